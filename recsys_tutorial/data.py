@@ -1,0 +1,206 @@
+"""MovieLens-100k: download, verify, parse into tidy frames.
+
+The files may not be redistributed, so the course never ships them: the loader fetches
+the official archive from GroupLens, checks it, and checks every file it reads.
+Explained in chapter 00, *The language of a platform*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+ENV_VAR = "RECSYS_TUTORIAL_DATA"
+ARCHIVE_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
+# GroupLens publishes the archive's MD5 beside it (ml-100k.zip.md5); every member
+# the course reads is then checked by SHA-256 below, before it is moved into place.
+ARCHIVE_HASH = "md5:0e33842e24a9c977be4e0107933c0723"
+FOLDER = "ml-100k"
+FILE_SHA256 = {
+    "u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
+    "u.item": "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701",
+    "u.user": "f120e114da2e8cf314fd28f99417c94ae9ddf1cb6db8ce0e4b5995d40e90e62c",
+    "u.genre": "9757e0d3e6b298159a80dd48eaf938114690e911e39af97a76949ef1663610bb",
+}
+GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+)
+
+
+class DataError(RuntimeError):
+    """The MovieLens files are missing, corrupted or cannot be downloaded."""
+
+
+@dataclass(frozen=True)
+class MovieLens:
+    """MovieLens-100k as three tidy frames.
+
+    - ``interactions``: ``user_id, item_id, rating, timestamp`` (one row per rating)
+    - ``items``: indexed by ``item_id``; ``title, year, genres`` (a list of names)
+    - ``users``: indexed by ``user_id``; ``age, gender, occupation, zip``
+
+    Ids are the raw MovieLens ids. Explained in chapter 00.
+    """
+
+    interactions: pd.DataFrame
+    items: pd.DataFrame
+    users: pd.DataFrame
+    path: Path
+
+
+def default_data_dir() -> Path:
+    """Where the data lives: ``$RECSYS_TUTORIAL_DATA`` or the user's cache directory."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("recsys_tutorial"))
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_file(path: Path) -> None:
+    """Raise :class:`DataError` unless ``path`` has the SHA-256 GroupLens shipped."""
+    expected = FILE_SHA256[path.name]
+    actual = sha256_file(path)
+    if actual != expected:
+        raise DataError(
+            f"{path} is corrupted or truncated: SHA-256 {actual}, expected {expected}. "
+            f"Delete the folder {path.parent} and load again to download a fresh copy, "
+            f"or point {ENV_VAR} at a directory holding an intact '{FOLDER}/'."
+        )
+
+
+def _find_folder(data_dir: Path) -> Path | None:
+    """Accept either ``data_dir/ml-100k/`` or ``data_dir`` itself being that folder."""
+    for candidate in (data_dir / FOLDER, data_dir):
+        if (candidate / "u.data").exists():
+            return candidate
+    return None
+
+
+def _missing_message(data_dir: Path, reason: str) -> str:
+    files = ", ".join(sorted(FILE_SHA256))
+    return (
+        f"MovieLens-100k not found in {data_dir} ({reason}). Expected the folder "
+        f"{data_dir / FOLDER} with the files {files} as shipped by GroupLens. "
+        f"Either allow the download (download=True, needs network access to "
+        f"files.grouplens.org), or download {ARCHIVE_URL} yourself, unzip it, and "
+        f"point the loader at the directory containing '{FOLDER}/' with "
+        f"data_dir=... or the environment variable {ENV_VAR}."
+    )
+
+
+def download_movielens_100k(data_dir: Path) -> Path:
+    """Download, check and extract the archive into ``data_dir/ml-100k`` atomically.
+
+    Everything happens in a temporary folder next to the target; the folder is moved
+    into place only after the archive and every member file passed their checksums,
+    so a failure leaves nothing half-written behind.
+    """
+    import pooch
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / FOLDER
+    with tempfile.TemporaryDirectory(dir=data_dir, prefix=".ml-100k-") as tmp:
+        tmp_path = Path(tmp)
+        try:
+            archive = pooch.retrieve(
+                ARCHIVE_URL, known_hash=ARCHIVE_HASH, fname="ml-100k.zip",
+                path=tmp_path, progressbar=False,
+            )
+        except ValueError as err:  # pooch: hash mismatch
+            raise DataError(f"The downloaded archive failed its checksum: {err}") from err
+        except Exception as err:  # network errors come in many types
+            raise DataError(
+                _missing_message(data_dir, f"download failed: {type(err).__name__}: {err}")
+            ) from err
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(tmp_path / "extract")
+        extracted = tmp_path / "extract" / FOLDER
+        for name in FILE_SHA256:
+            verify_file(extracted / name)
+        if target.exists():  # another process finished first
+            return target
+        os.replace(extracted, target)
+    return target
+
+
+def _read_items(folder: Path) -> pd.DataFrame:
+    names = ["item_id", "title", "release_date", "video_release_date", "imdb_url"]
+    raw = pd.read_csv(
+        folder / "u.item", sep="|", header=None, names=[*names, *GENRES],
+        encoding="latin-1", dtype={"title": str, "release_date": str},
+    )
+    flags = raw[list(GENRES)].to_numpy(dtype=bool)
+    release = pd.to_datetime(raw["release_date"], format="%d-%b-%Y", errors="coerce")
+    items = pd.DataFrame(
+        {
+            "item_id": raw["item_id"].astype("int64"),
+            "title": raw["title"].fillna("unknown"),
+            "year": release.dt.year.astype("Int64"),
+            "genres": [[g for g, on in zip(GENRES, row) if on] for row in flags],
+        }
+    )
+    return items.set_index("item_id")
+
+
+def _read_users(folder: Path) -> pd.DataFrame:
+    users = pd.read_csv(
+        folder / "u.user", sep="|", header=None,
+        names=["user_id", "age", "gender", "occupation", "zip"],
+        dtype={"zip": str},
+    )
+    return users.set_index("user_id")
+
+
+def _read_interactions(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(
+        folder / "u.data", sep="\t", header=None,
+        names=["user_id", "item_id", "rating", "timestamp"], dtype="int64",
+    )
+
+
+def load_movielens_100k(
+    data_dir: str | os.PathLike[str] | None = None, *, download: bool = True
+) -> MovieLens:
+    """Load MovieLens-100k, downloading it on first use.
+
+    ``data_dir`` (default: ``$RECSYS_TUTORIAL_DATA`` or the user's cache directory) may
+    hold ``ml-100k/`` or be that folder. Every file read is checked by SHA-256.
+    Explained in chapter 00.
+    """
+    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    folder = _find_folder(root)
+    if folder is None:
+        if not download:
+            raise DataError(_missing_message(root, "download=False"))
+        folder = download_movielens_100k(root)
+    missing = [name for name in FILE_SHA256 if not (folder / name).exists()]
+    if missing:
+        raise DataError(_missing_message(root, f"missing files: {', '.join(missing)}"))
+    for name in FILE_SHA256:
+        verify_file(folder / name)
+    return MovieLens(
+        interactions=_read_interactions(folder),
+        items=_read_items(folder),
+        users=_read_users(folder),
+        path=folder,
+    )
+

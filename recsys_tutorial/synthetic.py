@@ -1,0 +1,85 @@
+"""A small synthetic "platform language" with known ground truth.
+
+Items belong to topics and have Zipf-like popularity; users have tastes over topics;
+and histories have sequential structure: with probability ``p_follow`` the next item is
+the previous item's fixed *successor* (a sequel, the next episode), otherwise a fresh
+draw from the user's tastes. Models can then be checked against what is known to be
+true, in seconds. Used by the tests and the exercises; introduced in chapter 00.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class SyntheticPlatform:
+    """Interactions in MovieLens's shape plus the truth that generated them.
+
+    ``interactions`` has ``user_id, item_id, rating, timestamp`` (ids start at 1 like
+    MovieLens); ``item_topic[i]``, ``successor[i]`` and ``popularity[i]`` describe item
+    id ``i + 1``; ``user_taste[u]`` is user id ``u + 1``'s topic distribution.
+    """
+
+    interactions: pd.DataFrame
+    item_topic: np.ndarray
+    successor: np.ndarray
+    popularity: np.ndarray
+    user_taste: np.ndarray
+
+
+def make_platform(
+    n_users: int = 200,
+    n_items: int = 100,
+    n_topics: int = 5,
+    length: tuple[int, int] = (10, 30),
+    p_follow: float = 0.5,
+    zipf: float = 1.0,
+    taste_concentration: float = 0.3,
+    seed: int = 0,
+) -> SyntheticPlatform:
+    """Generate a platform; every argument has a small, fast default. Chapter 00."""
+    if n_items < n_topics or n_topics < 1:
+        raise ValueError("need at least one topic and at least as many items as topics")
+    if not 0 <= p_follow <= 1:
+        raise ValueError("p_follow is a probability: 0 <= p_follow <= 1")
+    lo, hi = length
+    if not 1 <= lo <= hi:
+        raise ValueError("length must be (min, max) with 1 <= min <= max")
+    if hi > n_items:
+        raise ValueError("histories cannot be longer than the catalogue (no repeats)")
+    rng = np.random.default_rng(seed)
+    item_topic = rng.permutation(np.arange(n_items) % n_topics)
+    popularity = 1.0 / np.arange(1, n_items + 1) ** zipf
+    popularity = rng.permutation(popularity)
+    popularity /= popularity.sum()
+    successor = np.empty(n_items, dtype=np.int64)
+    for topic in range(n_topics):  # a random cycle inside each topic
+        members = rng.permutation(np.flatnonzero(item_topic == topic))
+        successor[members] = np.roll(members, -1)
+    user_taste = rng.dirichlet(np.full(n_topics, taste_concentration), size=n_users)
+    topic_items = [np.flatnonzero(item_topic == t) for t in range(n_topics)]
+
+    rows = []
+    for user in range(n_users):
+        seen: set[int] = set()
+        previous = -1
+        for step in range(int(rng.integers(lo, hi + 1))):
+            item = -1
+            if previous >= 0 and rng.random() < p_follow and successor[previous] not in seen:
+                item = int(successor[previous])
+            while item < 0 or item in seen:
+                pool = topic_items[rng.choice(n_topics, p=user_taste[user])]
+                weights = popularity[pool] / popularity[pool].sum()
+                item = int(rng.choice(pool, p=weights))
+                if all(i in seen for i in pool):  # topic exhausted: any unseen item
+                    unseen = np.setdiff1d(np.arange(n_items), list(seen))
+                    item = int(rng.choice(unseen))
+            seen.add(item)
+            rows.append((user + 1, item + 1, 5, 1_000_000 + 60 * step))
+            previous = item
+    interactions = pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"])
+    return SyntheticPlatform(interactions, item_topic, successor, popularity, user_taste)
