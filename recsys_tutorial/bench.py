@@ -9,6 +9,7 @@ add their models to :data:`MODELS`. Introduced in chapter 01.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -38,10 +39,16 @@ def fit_evaluate(
 ) -> dict[str, float | str]:
     """Fit on ``split.train``; evaluate on validation and test. One results-table row.
 
+    Models whose ``fit`` accepts ``valid_split`` get the split for early stopping on
+    its validation targets (never the test targets).
+
     Explained in chapter 01.
     """
     start = time.perf_counter()
-    model.fit(split.train)
+    if "valid_split" in inspect.signature(model.fit).parameters:
+        model.fit(split.train, valid_split=split)  # early stopping on validation targets
+    else:
+        model.fit(split.train)
     fit_seconds = time.perf_counter() - start
     valid = evaluate(model, split, "valid", k=k)
     test = evaluate(model, split, "test", k=k)
