@@ -68,7 +68,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
     cache = get_cache(str(CACHE))
     for executed in sorted(EXECUTED.glob("*.ipynb")):
-        source = Path((EXECUTED / (executed.name + ".source")).read_text())
+        pointer = EXECUTED / (executed.name + ".source")
+        source = Path(pointer.read_text())
         notebook = nbformat.read(str(executed), as_version=4)
         seconds = notebook.metadata.pop("execution_seconds", None)
         cache.cache_notebook_bundle(
@@ -76,3 +77,4 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             check_validity=False, overwrite=True,
         )
         executed.unlink()
+        pointer.unlink()

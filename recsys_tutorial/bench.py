@@ -29,7 +29,7 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
     {
         "pop": lambda data, seed: Popularity(),
         "markov": lambda data, seed: Markov(),
-        "itemknn": lambda data, seed: ItemKNN(),
+        "itemknn": lambda data, seed: ItemKNN(neighbours=10),
     }
 )
 
