@@ -19,8 +19,11 @@ from types import MappingProxyType
 import pandas as pd
 
 from .baselines import ItemKNN, Markov, Popularity
+from .bert4rec import BERT4Rec
 from .data import MovieLens, load_movielens_100k
+from .gru4rec import GRU4Rec
 from .metrics import Recommender, evaluate
+from .sasrec import SASRec
 from .split import LeaveOneOutSplit, leave_one_out_split
 
 Factory = Callable[[MovieLens, int], Recommender]
@@ -30,6 +33,10 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
         "pop": lambda data, seed: Popularity(),
         "markov": lambda data, seed: Markov(),
         "itemknn": lambda data, seed: ItemKNN(neighbours=10),
+        "gru4rec": lambda data, seed: GRU4Rec(seed=seed),
+        "sasrec": lambda data, seed: SASRec(seed=seed),
+        "sasrec_bce": lambda data, seed: SASRec(loss="bce", seed=seed),
+        "bert4rec": lambda data, seed: BERT4Rec(seed=seed),
     }
 )
 

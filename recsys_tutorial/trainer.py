@@ -123,7 +123,7 @@ class Trainer:
         log = TrainLog()
         best_state = None
         waited = 0
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         out_of_time = False
         bar = tqdm(range(1, self.epochs + 1), desc=type(model).__name__, disable=not self.progress,
                    leave=False)
@@ -162,6 +162,7 @@ class Trainer:
             else:
                 bar.set_postfix(loss=f"{record['loss']:.3f}")
             record["seconds"] = time.perf_counter() - start
+            record["cpu_seconds"] = time.process_time() - cpu_start
             log.history.append(record)
             if out_of_time:
                 log.stopped = "time budget"

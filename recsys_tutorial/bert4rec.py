@@ -1,0 +1,83 @@
+"""BERT4Rec: a bidirectional transformer trained to fill in masked items (cloze).
+
+Sun et al. (2019). Each training window has a random share of its items replaced by a
+``[mask]`` token, and the model predicts them from both sides, as BERT does with
+words. To recommend, a ``[mask]`` is appended to the history and the model fills it
+in. The network is SASRec's without the causal mask (and with a mask token); the
+trainer is the shared one. Known to need long training (Petrov & Macdonald, 2022);
+the chapter gives it a fair, time-boxed budget.
+Explained in chapter 04, *Next-item transformers*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .sasrec import SASRecNetwork
+from .trainer import Batch, SequenceRecommender, pad_left
+
+
+@dataclass
+class BERT4Rec(SequenceRecommender):
+    """Bidirectional transformer with a cloze objective (Sun et al., 2019). Chapter 04.
+
+    ``mask_prob`` of the items of each window are masked (at least one); with
+    probability ``last_prob`` only the last item is masked instead, which matches how
+    the model is used to recommend.
+    """
+
+    heads: int = 2
+    blocks: int = 2
+    mask_prob: float = 0.2
+    last_prob: float = 0.1
+
+    def build_network(self, n_items: int) -> SASRecNetwork:
+        return SASRecNetwork(n_items, self.max_len, self.dim, self.heads, self.blocks, self.dropout,
+                             causal=False, mask_token=True)
+
+    @property
+    def mask_token(self) -> int:
+        return self.n_items_ + 1
+
+    def windows(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """Windows of at most ``max_len`` items (the model sees no shifted copy)."""
+        span = self.max_len
+        if self.window == "last":
+            return [s[-span:] for s in self.sequences_]
+        out = []
+        for s in self.sequences_:
+            end = len(s) if len(s) <= span else int(rng.integers(span, len(s) + 1))
+            out.append(s[max(0, end - span):end])
+        return out
+
+    def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
+        windows = self.windows(rng)
+        order = rng.permutation(len(windows))
+        for start in range(0, len(order), self.batch_size):
+            tokens = pad_left([windows[i] for i in order[start:start + self.batch_size]], self.max_len)
+            real = tokens != 0
+            masked = torch.as_tensor(rng.random(tokens.shape) < self.mask_prob) & real
+            only_last = torch.as_tensor(rng.random(len(tokens)) < self.last_prob)
+            masked[only_last] = False
+            masked[:, -1] |= only_last | ~masked.any(1)  # the last item is always real
+            targets = torch.where(masked, tokens, torch.zeros_like(tokens))
+            inputs = torch.where(masked, torch.full_like(tokens, self.mask_token), tokens)
+            yield inputs, targets
+
+    def training_loss(self, batch: Batch) -> torch.Tensor:
+        inputs, targets = batch
+        hidden = self.network_(inputs)
+        keep = targets > 0
+        return F.cross_entropy(self.network_.logits(hidden[keep]), targets[keep] - 1)
+
+    def score_tokens(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        """The latest ``max_len - 1`` items followed by ``[mask]``."""
+        tokens = pad_left([np.asarray(h)[-(self.max_len - 1):] for h in histories], self.max_len)
+        tokens = torch.roll(tokens, -1, dims=1)
+        tokens[:, -1] = self.mask_token
+        return tokens

@@ -1,0 +1,191 @@
+"""Sequence models (chapter 04): masks, shapes, padding, overfitting, the trainer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from recsys_tutorial import evaluate
+from recsys_tutorial.bert4rec import BERT4Rec
+from recsys_tutorial.gru4rec import GRU4Rec, GRUNetwork
+from recsys_tutorial.sasrec import SASRec, SASRecNetwork, attention_mask
+from recsys_tutorial.split import TrainData
+from recsys_tutorial.trainer import SequenceRecommender, Trainer, pad_left, select_device
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread is faster, and immune to a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+FAST = dict(max_len=20, dim=16, epochs=2, batch_size=64, progress=False, device="cpu")
+
+
+def test_pad_left_right_aligns_and_shifts():
+    out = pad_left([np.array([3, 4, 5]), np.array([7]), np.array([], dtype=int)], 4)
+    assert out.tolist() == [[0, 4, 5, 6], [0, 0, 0, 8], [0, 0, 0, 0]]
+    assert pad_left([np.arange(10)], 3).tolist() == [[8, 9, 10]]
+
+
+def test_select_device():
+    assert select_device("cpu").type == "cpu"
+    assert select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_attention_mask_blocks_future_and_padding_but_never_self():
+    tokens = torch.tensor([[0, 0, 3, 4, 5]])
+    mask = attention_mask(tokens, causal=True)[0]
+    allowed = ~mask
+    assert allowed.diagonal().all()
+    assert not allowed[2:, :2].any()  # real positions never see padding
+    assert not torch.triu(allowed, 1).any()  # nor the future
+    assert allowed[4, 2:].all()
+    bidirectional = ~attention_mask(tokens, causal=False)[0]
+    assert bidirectional[2, 2:].all() and not bidirectional[2, :2].any()
+    assert attention_mask(tokens, heads=3).shape == (3, 5, 5)
+
+
+@pytest.mark.parametrize("blocks", [1, 2])
+def test_sasrec_is_causal(blocks):
+    torch.manual_seed(0)
+    net = SASRecNetwork(n_items=30, max_len=12, dim=16, heads=2, blocks=blocks).eval()
+    tokens = torch.randint(1, 31, (4, 12))
+    tokens[1, :5] = 0  # some padding
+    before = net(tokens)
+    for t in range(6, 12):
+        changed = tokens.clone()
+        changed[:, t] = (changed[:, t] % 30) + 1  # a different item at position t
+        after = net(changed)
+        torch.testing.assert_close(after[:, :t], before[:, :t])
+        assert not torch.allclose(after[:, t], before[:, t])
+
+
+def test_bert4rec_network_sees_both_sides():
+    torch.manual_seed(0)
+    net = SASRecNetwork(n_items=30, max_len=8, dim=16, causal=False, mask_token=True).eval()
+    tokens = torch.randint(1, 31, (2, 8))
+    changed = tokens.clone()
+    changed[:, -1] = 31  # the mask token
+    assert not torch.allclose(net(changed)[:, 0], net(tokens)[:, 0])
+
+
+def test_padding_changes_nothing():
+    torch.manual_seed(0)
+    history = [np.array([4, 9, 2, 7, 1])]
+    sas = SASRecNetwork(n_items=12, max_len=12, dim=16, heads=2).eval()
+    short, long = sas(pad_left(history, 8)), sas(pad_left(history, 12))
+    torch.testing.assert_close(short[:, -5:], long[:, -5:])
+    with torch.no_grad():  # the padding row of the encoder is never read
+        sas.item_encoder.weight[0] = 5.0
+    torch.testing.assert_close(sas(pad_left(history, 12))[:, -5:], long[:, -5:])
+    gru = GRUNetwork(n_items=12, dim=16).eval()
+    torch.testing.assert_close(gru(pad_left(history, 8))[:, -5:], gru(pad_left(history, 12))[:, -5:])
+
+
+@pytest.mark.parametrize("model", [SASRec(**FAST), SASRec(loss="bce", **FAST), BERT4Rec(**FAST),
+                                   GRU4Rec(**FAST)], ids=["sasrec", "sasrec_bce", "bert4rec", "gru4rec"])
+def test_fit_and_score_shapes(model, synthetic_split):
+    split = synthetic_split
+    model.fit(split.train, valid_split=split)
+    histories = split.histories("test")[:5] + [np.array([], dtype=int)]
+    scores = model.score(histories)
+    assert scores.shape == (6, split.n_items)
+    assert np.isfinite(scores).all()
+    assert model.log_.best_epoch >= 1 and len(model.log_.history) == 2
+    assert 0 <= evaluate(model, split, "valid")["ndcg@10"] <= 1
+
+
+def test_training_is_deterministic(synthetic_split):
+    split = synthetic_split
+    a = SASRec(**FAST).fit(split.train).score(split.histories("test")[:4])
+    b = SASRec(**FAST).fit(split.train).score(split.histories("test")[:4])
+    np.testing.assert_array_equal(a, b)
+
+
+def test_item_encoder_is_pluggable(synthetic_split):
+    split = synthetic_split
+
+    class Projected(nn.Module):  # frozen features, a learned projection
+        def __init__(self, n_items: int, dim: int):
+            super().__init__()
+            self.register_buffer("features", torch.randn(n_items + 1, 8))
+            self.projection = nn.Linear(8, dim, bias=False)
+
+        def forward(self, tokens):
+            return self.projection(self.features[tokens])
+
+    model = SASRec(item_encoder=Projected, **FAST).fit(split.train)
+    assert isinstance(model.network_.item_encoder, Projected)
+    assert model.score(split.histories("test")[:3]).shape == (3, split.n_items)
+
+
+def _cycle_data(n_items: int = 20, n_users: int = 40, length: int = 12, seed: int = 0) -> TrainData:
+    """Histories that walk a fixed random cycle of the items: the next item is certain."""
+    rng = np.random.default_rng(seed)
+    cycle = rng.permutation(n_items)
+    successor = np.empty(n_items, dtype=int)
+    successor[cycle] = np.roll(cycle, -1)
+    sequences = []
+    for _ in range(n_users):
+        seq = [int(rng.integers(n_items))]
+        for _ in range(length - 1):
+            seq.append(int(successor[seq[-1]]))
+        sequences.append(np.array(seq))
+    return TrainData(tuple(sequences), n_items, np.arange(1, n_items + 1), np.arange(1, n_users + 1))
+
+
+@pytest.mark.parametrize("cls", [SASRec, GRU4Rec])
+def test_overfits_a_deterministic_language(cls):
+    data = _cycle_data()
+    model = cls(max_len=12, dim=32, dropout=0.0, lr=1e-2, epochs=60, batch_size=40,
+                progress=False, device="cpu").fit(data)
+    prefixes = [s[:k] for s in data.sequences for k in range(1, len(s))]
+    nexts = np.array([s[k] for s in data.sequences for k in range(1, len(s))])
+    accuracy = (model.score(prefixes).argmax(1) == nexts).mean()
+    assert accuracy > 0.98, accuracy
+
+
+class _Scripted(SequenceRecommender):
+    """A fake model whose weight grows by about one per epoch; it is perfect at 3."""
+
+    def __init__(self, split):
+        super().__init__(progress=False, device="cpu")
+        self.split = split
+        self.n_items_ = split.n_items
+        self.network_ = nn.Linear(1, 1, bias=False)
+        nn.init.zeros_(self.network_.weight)
+
+    def batches(self, rng):
+        yield (torch.ones(1, 1),)
+
+    def training_loss(self, batch):
+        return -self.network_(batch[0]).sum()
+
+    def score(self, histories):
+        scores = np.zeros((len(histories), self.n_items_))
+        if abs(float(self.network_.weight.detach()) - 3.0) < 0.5:
+            targets = self.split.targets("valid")[self.split.eval_users("valid")]
+            scores[np.arange(len(histories)), targets] = 1.0
+        return scores
+
+
+def test_trainer_stops_early_and_restores_the_best_weights(synthetic_split):
+    model = _Scripted(synthetic_split)
+    log = Trainer(epochs=50, lr=1.0, patience=3, clip_grad=None, progress=False,
+                  device="cpu").fit(model, synthetic_split)
+    assert log.best_epoch == 3 and log.stopped == "patience"
+    assert len(log.history) == 6
+    assert log.best_score == pytest.approx(1.0)
+    assert evaluate(model, synthetic_split, "valid")["ndcg@10"] == pytest.approx(1.0)
+
+
+def test_trainer_time_budget(synthetic_split):
+    log = Trainer(epochs=50, time_budget=0.0, progress=False, device="cpu").fit(
+        _Scripted(synthetic_split), synthetic_split)
+    assert log.stopped == "time budget" and len(log.history) == 1
