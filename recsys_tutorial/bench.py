@@ -21,7 +21,9 @@ import pandas as pd
 from .baselines import ItemKNN, Markov, Popularity
 from .bert4rec import BERT4Rec
 from .data import MovieLens, load_movielens_100k
+from .glove import GloVe
 from .gru4rec import GRU4Rec
+from .item2vec import Item2Vec
 from .metrics import Recommender, evaluate
 from .sasrec import SASRec
 from .split import LeaveOneOutSplit, leave_one_out_split
@@ -37,6 +39,14 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
         "sasrec": lambda data, seed: SASRec(seed=seed),
         "sasrec_bce": lambda data, seed: SASRec(loss="bce", seed=seed),
         "bert4rec": lambda data, seed: BERT4Rec(seed=seed),
+        # chapter 02: gensim's defaults (skip-gram, every item kept), and the configuration
+        # chosen on validation by the chapter's search
+        "item2vec_default": lambda data, seed: Item2Vec(seed=seed),
+        "item2vec": lambda data, seed: Item2Vec(
+            vector_size=64, window=5, ns_exponent=0.0, epochs=10, side="in-out", similarity="dot",
+            last=1, seed=seed,
+        ),
+        "glove": lambda data, seed: GloVe(seed=seed),
     }
 )
 

@@ -50,13 +50,25 @@ def glove_loss(
 
 
 def fit_glove(
-    x: sp.spmatrix, dim: int = 64, x_max: float = 10.0, power: float = 0.75, epochs: int = 30,
-    lr: float = 0.05, batch_size: int = 65536, seed: int = 0,
+    x: sp.spmatrix, dim: int = 64, x_max: float = 10.0, power: float = 0.75, epochs: int = 10,
+    lr: float = 0.1, batch_size: int = 262_144, seed: int = 0,
 ) -> tuple[np.ndarray, list[float]]:
     """Fit GloVe with AdaGrad (as the paper) on the non-zero entries of ``x``.
 
-    Returns the item vectors ``W + C`` (the paper's choice) and the loss of each epoch. Chapter 02.
+    Returns the item vectors ``W + C`` (the paper's choice) and the loss of each epoch.
+    Runs on one CPU thread, restored afterwards (see :func:`recsys_tutorial.sgns.train_sgns`). Chapter 02.
     """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _fit(x, dim, x_max, power, epochs, lr, batch_size, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(
+    x: sp.spmatrix, dim: int, x_max: float, power: float, epochs: int, lr: float, batch_size: int, seed: int
+) -> tuple[np.ndarray, list[float]]:
     coo = sp.coo_matrix(x)
     i, j = torch.as_tensor(coo.row, dtype=torch.long), torch.as_tensor(coo.col, dtype=torch.long)
     log_x = torch.as_tensor(np.log(coo.data), dtype=torch.float32)
@@ -86,13 +98,13 @@ class GloVe:
     """GloVe item vectors as a recommender (scored like :class:`Item2Vec`). Chapter 02."""
 
     dim: int = 64
-    window: int = 10
+    window: int = 5
     x_max: float = 10.0
     power: float = 0.75
-    epochs: int = 30
-    lr: float = 0.05
+    epochs: int = 10
+    lr: float = 0.1
     seed: int = 0
-    last: int | None = None
+    last: int | None = 5
     decay: float = 1.0
     similarity: Similarity = "cosine"
     vectors_: np.ndarray | None = field(default=None, repr=False)
