@@ -1,0 +1,29 @@
+"""Logistic regression on one-hot fields: the baseline every CTR model must beat.
+
+The logit is a bias plus one learned weight per field value (a bag field adds the mean
+weight of its values). It cannot express "young users like animation" unless someone
+adds the cross ``age*genres`` as an extra field by hand (:func:`.ctr_data.add_crosses`).
+Explained in chapter 03, *Learned feature interactions*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .ctr_data import Field
+from .field_embedding import FieldEmbedding
+
+
+class LogisticRegression(nn.Module):
+    """``logit = b + sum_f w_f[x_f]``: one weight per value of every field. Chapter 03."""
+
+    def __init__(self, fields: Sequence[Field]) -> None:
+        super().__init__()
+        self.weights = FieldEmbedding(fields, dim=1)
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    def forward(self, ids: Sequence[torch.Tensor]) -> torch.Tensor:
+        return self.bias + self.weights(ids).sum(dim=(1, 2))
