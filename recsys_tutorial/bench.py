@@ -20,6 +20,7 @@ import pandas as pd
 
 from .baselines import ItemKNN, Markov, Popularity
 from .bert4rec import BERT4Rec
+from .content import ContentRecommender
 from .data import MovieLens, load_movielens_100k
 from .glove import GloVe
 from .gru4rec import GRU4Rec
@@ -27,6 +28,8 @@ from .item2vec import Item2Vec
 from .metrics import Recommender, evaluate
 from .sasrec import SASRec
 from .split import LeaveOneOutSplit, leave_one_out_split
+from .text_encoder import catalogue_embeddings
+from .text_sasrec import TextSASRec
 
 Factory = Callable[[MovieLens, int], Recommender]
 
@@ -47,6 +50,16 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
             last=1, seed=seed,
         ),
         "glove": lambda data, seed: GloVe(seed=seed),
+        # chapter 05: item text from the catalogue, encoded by the bundled sentence encoder
+        # (or $RECSYS_TUTORIAL_TEXT_MODEL); the content model's decay chosen on validation
+        "content": lambda data, seed: ContentRecommender(catalogue_embeddings(data.items), decay=0.2),
+        "text_sasrec": lambda data, seed: TextSASRec(
+            item_vectors=catalogue_embeddings(data.items), max_len=50, lr=3e-3, epochs=10, seed=seed,
+        ),
+        "text_id_sasrec": lambda data, seed: TextSASRec(
+            item_vectors=catalogue_embeddings(data.items), use_ids=True, id_dropout=0.5, max_len=50,
+            lr=3e-3, epochs=10, seed=seed,
+        ),
     }
 )
 

@@ -113,6 +113,15 @@ def cache_key(model_name: str, texts: Sequence[str]) -> str:
     return f"{slug}-{digest.hexdigest()[:20]}.npy"
 
 
+def cache_file(
+    texts: Sequence[str], model_name: str | None = None, cache_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """Where :func:`encode_items` keeps the vectors of ``texts`` under ``model_name``
+    (it exists once they have been encoded). Chapter 05."""
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return root / cache_key(resolve_model_name(model_name), list(texts))
+
+
 def _save_atomically(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -145,7 +154,7 @@ def encode_items(
     if encoder is not None and not model_name:
         raise ValueError("a custom encoder needs a model_name of its own to key its cache entry")
     name = resolve_model_name(model_name)
-    path = Path(cache_dir if cache_dir is not None else default_cache_dir()) / cache_key(name, texts)
+    path = cache_file(texts, name, cache_dir)
     if path.exists():
         try:
             cached = np.load(path)

@@ -14,6 +14,7 @@ from recsys_tutorial.content import ContentRecommender, recency_weights
 from recsys_tutorial.text_encoder import (
     DEFAULT_MODEL,
     MODEL_ENV_VAR,
+    cache_file,
     catalogue_embeddings,
     encode_items,
     item_text,
@@ -56,7 +57,9 @@ def test_model_name_resolution(monkeypatch):
 def test_cache_is_keyed_by_model_and_text(tmp_path):
     encoder = CountingEncoder()
     texts = ["a film", "another film", "a third"]
+    assert not cache_file(texts, "fake/a", tmp_path).exists()
     first = encode_items(texts, "fake/a", tmp_path, encoder=encoder)
+    assert cache_file(texts, "fake/a", tmp_path).exists()
     assert first.shape == (3, 8) and first.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, rtol=1e-5)
     again = encode_items(texts, "fake/a", tmp_path, encoder=encoder)
