@@ -74,16 +74,18 @@ class AutoInt(nn.Module):
 
     ``linear=True`` adds a first-order (logistic-regression) term to the logit, as many
     implementations do. ``mask_unknown=True`` hides fields whose value is in the unknown
-    bucket (a user never seen in training) from attention.
+    bucket (a user never seen in training) from attention. ``init_std`` scales the initial
+    embeddings: too small, and every attention score starts near zero and stays uniform.
     """
 
     def __init__(
         self, fields: Sequence[Field], dim: int = 16, head_dim: int = 16, heads: int = 2,
         layers: int = 2, dropout: float = 0.0, linear: bool = True, mask_unknown: bool = False,
+        init_std: float = 0.01,
     ) -> None:
         super().__init__()
         self.fields = tuple(fields)
-        self.embedding = FieldEmbedding(fields, dim=dim)
+        self.embedding = FieldEmbedding(fields, dim=dim, init_std=init_std)
         self.layers = nn.ModuleList(
             InteractingLayer(dim if i == 0 else heads * head_dim, head_dim, heads, dropout)
             for i in range(layers)
