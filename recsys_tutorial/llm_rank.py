@@ -72,6 +72,11 @@ class CandidateSets:
     def targets(self) -> np.ndarray:
         return self.candidates[np.arange(len(self)), self.target_pos]
 
+    def head(self, n: int) -> CandidateSets:
+        """The first ``n`` rows (a smaller sample for the slower experiments)."""
+        return CandidateSets(self.users[:n], self.candidates[:n], self.target_pos[:n],
+                             self.stage, self.seed)
+
 
 def sample_candidates(
     split: LeaveOneOutSplit, stage: Stage = "test", n_users: int | None = 200,
@@ -142,14 +147,14 @@ def listwise_message(history: Sequence[str], candidates: Sequence[str]) -> str:
     )
 
 
-def likelihood_message(history: Sequence[str], candidates: Sequence[str]) -> str:
-    """The same prompt, asking for one title: the answer whose probability is scored."""
+def likelihood_message(history: Sequence[str]) -> str:
+    """The likelihood prompt: the same history, then a request for one title. The
+    candidates are *not* listed, so their order cannot matter; each candidate's title
+    is scored as the answer. Chapter 06."""
     watched = "\n".join(f"- {t}" for t in history) if history else "- (nothing yet)"
-    listed = "\n".join(f"[{i + 1}] {t}" for i, t in enumerate(candidates))
     return (
         f"I have watched these movies, in this order:\n{watched}\n\n"
-        f"Now there are {len(candidates)} candidate movies:\n{listed}\n\n"
-        "Which candidate will I watch next? Answer with its title only."
+        "Which movie will I watch next? Answer with its title only."
     )
 
 
@@ -341,9 +346,12 @@ def extend_prefix(llm: Any, prefix: PrefixState, suffix: str | Sequence[int]) ->
 
 
 @torch.inference_mode()
-def generate_from(llm: Any, prefix: PrefixState, suffix: str = "", max_new_tokens: int = 48) -> str:
-    """Greedy generation after a cached prefix and an uncached ``suffix``. Chapter 06."""
-    prompt_ids = prefix.ids + (llm.encode(suffix) if suffix else [])
+def generate_from(
+    llm: Any, prefix: PrefixState, suffix: str | Sequence[int], max_new_tokens: int = 48
+) -> str:
+    """Greedy generation after a cached prefix and a (non-empty) uncached ``suffix``.
+    Chapter 06."""
+    prompt_ids = prefix.ids + _as_ids(llm, suffix)
     ids = torch.tensor([prompt_ids], device=llm.device)
     out = llm.model.generate(
         ids, attention_mask=torch.ones_like(ids), past_key_values=copy.deepcopy(prefix.cache),
@@ -380,41 +388,56 @@ def user_prompts(
     hist = recent_titles(history, titles, history_items)
     cands = [titles[i] for i in candidate_sets.candidates[row]]
     return (llm.chat_prompt(listwise_message(hist, cands), system=SYSTEM),
-            llm.chat_prompt(likelihood_message(hist, cands), system=SYSTEM), cands)
+            llm.chat_prompt(likelihood_message(hist), system=SYSTEM), cands)
 
 
 def rank_with_llm(
     llm: Any, split: LeaveOneOutSplit, candidate_sets: CandidateSets, titles: Sequence[str],
-    history_items: int = 50, methods: Sequence[str] = ("listwise", "likelihood"),
+    history_items: int = 50, methods: Sequence[str] = ("listwise", "first", "likelihood"),
     max_new_tokens: int = 32, answer_prefix: str = "[", progress: bool = True,
 ) -> LLMRankings:
-    """Rank every row's candidates with the LLM, zero-shot.
+    """Rank every row's candidates with the LLM, zero-shot. Three read-outs:
 
-    ``"listwise"``: generate (the answer forced to start with ``answer_prefix``, so a
-    small model writes numbers rather than repeating the question) and parse;
-    ``"likelihood"``: score each title's
-    length-normalised log-probability after the prompt (prefix cache reused). Both
-    prompts share everything up to the final instruction, so it is cached once.
-    Chapter 06.
+    - ``"listwise"``: generate an answer (forced to start with ``answer_prefix``, so a
+      small model writes candidate numbers rather than repeating the question) and
+      parse it into a full permutation;
+    - ``"first"``: from the same listwise prompt, the probability of each label
+      ``"[k]"`` as the *first* answer: the model's first choice as a distribution,
+      one forward pass, no parsing (used to measure position bias cheaply);
+    - ``"likelihood"``: the length-normalised log-probability of each title as the
+      answer to a prompt that does not list the candidates.
+
+    The two prompts share their history part, computed once; the likelihood
+    candidates share the rest of their prompt through its key/value cache. Chapter 06.
     """
     from tqdm.auto import tqdm
 
     n, k = candidate_sets.candidates.shape
     result = LLMRankings({m: np.zeros((n, k)) for m in methods},
-                         seconds={m: 0.0 for m in methods})
+                         seconds={m: 0.0 for m in (*methods, "shared prefix")})
     eos = llm.tokenizer.eos_token or ""
-    result.seconds["shared prefix"] = 0.0
+    labels = [f"{i + 1}]" for i in range(k)]
     for r in tqdm(range(n), desc=f"LLM ranking ({', '.join(methods)})", disable=not progress):
         list_prompt, like_prompt, cands = user_prompts(llm, split, candidate_sets, titles,
                                                       history_items, r)
         common = os.path.commonprefix([list_prompt, like_prompt])
         start = time.perf_counter()
-        state = encode_prefix(llm, common)  # history and candidates: computed once
+        state = encode_prefix(llm, common)  # system and history: computed once
         result.seconds["shared prefix"] += time.perf_counter() - start
+        if "listwise" in methods or "first" in methods:
+            start = time.perf_counter()
+            suffix = llm.encode(list_prompt[len(common):] + answer_prefix)
+            list_state = extend_prefix(llm, state, suffix[:-1])
+            result.seconds["shared prefix"] += time.perf_counter() - start
+        if "first" in methods:
+            start = time.perf_counter()
+            answer_state = extend_prefix(llm, list_state, suffix[-1:])
+            result.scores["first"][r] = score_continuations(llm, answer_state, labels,
+                                                            normalise=False)
+            result.seconds["first"] += time.perf_counter() - start
         if "listwise" in methods:
             start = time.perf_counter()
-            text = answer_prefix + generate_from(
-                llm, state, list_prompt[len(common):] + answer_prefix, max_new_tokens)
+            text = answer_prefix + generate_from(llm, list_state, suffix[-1:], max_new_tokens)
             parsed = parse_ranking(text, cands)
             result.answers.append(text)
             result.parsed.append(parsed)
@@ -522,28 +545,23 @@ class Example:
 
 def few_shot_examples(
     llm: Any, split: LeaveOneOutSplit, titles: Sequence[str], n_examples: int,
-    history_items: int = 50, n_candidates: int = 20, seed: int = 0,
+    history_items: int = 50, seed: int = 0,
 ) -> list[Example]:
-    """Examples from the *training* split only: a random user's last training item is
-    the answer, the items before it the history, and 19 items the user never rated in
-    training the other candidates. Validation and test targets are never used.
-    Chapter 06.
+    """Examples from the *training* split only, in the likelihood prompt's format: a
+    random user's last training item is the answer, the items before it the history.
+    Validation and test targets are never used. Chapter 06.
     """
     rng = np.random.default_rng(seed)
     sequences = split.train.sequences
     eligible = np.flatnonzero([len(s) >= 2 for s in sequences])
     users = rng.choice(eligible, size=n_examples, replace=n_examples > len(eligible))
+    eos = llm.tokenizer.eos_token or ""
     examples = []
     for user in users:
         seq = sequences[user]
-        target, history = seq[-1], seq[:-1]
-        excluded = np.zeros(split.n_items, dtype=bool)
-        excluded[seq] = True
-        negatives = rng.choice(np.flatnonzero(~excluded), size=n_candidates - 1, replace=False)
-        cands = [titles[i] for i in rng.permutation(np.append(negatives, target))]
-        prompt = llm.chat_prompt(likelihood_message(recent_titles(history, titles, history_items),
-                                                    cands), system=SYSTEM)
-        examples.append(Example(prompt, display_title(titles[target]) + (llm.tokenizer.eos_token or "")))
+        history = recent_titles(seq[:-1], titles, history_items)
+        prompt = llm.chat_prompt(likelihood_message(history), system=SYSTEM)
+        examples.append(Example(prompt, display_title(titles[seq[-1]]) + eos))
     return examples
 
 
@@ -624,7 +642,7 @@ def fine_tune(
             optimiser.step()
             log.steps += 1
             log.examples_seen += len(batch)
-            log.losses.append(float(loss))
+            log.losses.append(float(loss.detach()))
             bar.update(1)
         if log.stopped_by_time:
             break
@@ -673,7 +691,7 @@ class ReRanker:
             top = np.argsort(-masked, kind="stable")[: self.k]
             cands = [self.titles[i] for i in top]
             prompt = self.llm.chat_prompt(
-                likelihood_message(recent_titles(history, self.titles, self.history_items), cands),
+                likelihood_message(recent_titles(history, self.titles, self.history_items)),
                 system=SYSTEM)
             scores = score_continuations(self.llm, prompt, [display_title(c) + eos for c in cands])
             order = top[np.argsort(-scores, kind="stable")]
@@ -689,4 +707,4 @@ def evaluate_users(
     histories = split.histories(stage)
     scores = np.asarray(model.score([histories[u] for u in users]))
     greater, ties, _ = target_ranks(scores, split.targets(stage)[users], split.seen(stage)[users])
-    return metrics_from_ranks(greater, ties, k)
+    return {f"{name}@{k}": values for name, values in metrics_from_ranks(greater, ties, k).items()}
