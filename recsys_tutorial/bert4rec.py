@@ -33,12 +33,14 @@ class BERT4Rec(SequenceRecommender):
 
     heads: int = 2
     blocks: int = 2
+    epochs: int = 100
     mask_prob: float = 0.2
     last_prob: float = 0.1
+    ff_mult: int = 4
 
     def build_network(self, n_items: int) -> SASRecNetwork:
         return SASRecNetwork(n_items, self.max_len, self.dim, self.heads, self.blocks, self.dropout,
-                             causal=False, mask_token=True)
+                             causal=False, mask_token=True, ff_mult=self.ff_mult)
 
     @property
     def mask_token(self) -> int:

@@ -77,7 +77,8 @@ class SASRecNetwork(nn.Module):
 
     def __init__(self, n_items: int, max_len: int = 200, dim: int = 64, heads: int = 1,
                  blocks: int = 2, dropout: float = 0.2, item_encoder: nn.Module | None = None,
-                 causal: bool = True, positions: bool = True, mask_token: bool = False):
+                 causal: bool = True, positions: bool = True, mask_token: bool = False,
+                 ff_mult: int = 4):
         super().__init__()
         self.n_items, self.max_len, self.heads, self.causal = n_items, max_len, heads, causal
         if item_encoder is None:
@@ -91,7 +92,7 @@ class SASRecNetwork(nn.Module):
             nn.init.normal_(self.positions.weight, std=0.02)
         self.mask_vector = nn.Parameter(torch.randn(dim) * 0.02) if mask_token else None
         self.input_dropout = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(dim, heads, dropout) for _ in range(blocks))
+        self.blocks = nn.ModuleList(Block(dim, heads, dropout, ff_mult) for _ in range(blocks))
         self.norm = nn.LayerNorm(dim)
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -139,6 +140,7 @@ class SASRec(SequenceRecommender):
     blocks: int = 2
     loss: str = "ce"
     positions: bool = True
+    ff_mult: int = 4
     item_encoder: nn.Module | ItemEncoderFactory | None = field(default=None, repr=False)
 
     def build_network(self, n_items: int) -> SASRecNetwork:
@@ -148,7 +150,8 @@ class SASRec(SequenceRecommender):
         if encoder is not None and not isinstance(encoder, nn.Module):
             encoder = encoder(n_items, self.dim)
         return SASRecNetwork(n_items, self.max_len, self.dim, self.heads, self.blocks, self.dropout,
-                             item_encoder=encoder, causal=True, positions=self.positions)
+                             item_encoder=encoder, causal=True, positions=self.positions,
+                             ff_mult=self.ff_mult)
 
     def training_loss(self, batch: Batch) -> torch.Tensor:
         inputs, targets = batch

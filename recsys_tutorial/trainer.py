@@ -190,20 +190,23 @@ class SequenceRecommender:
     window of each history and the same window shifted by one (next-item targets,
     ``0`` = padding). ``window="last"`` takes each user's latest ``max_len + 1`` items
     (as SASRec's authors do); ``"random"`` a random window of long histories each
-    epoch. Chapter 04.
+    epoch. The defaults were chosen on the validation targets of MovieLens-100k to
+    train in under two minutes on two CPU cores; ``epochs`` bounds the run so that it
+    is repeatable, ``time_budget`` (seconds) is a safety net on slow machines.
+    Chapter 04.
     """
 
-    max_len: int = 200
+    max_len: int = 50
     dim: int = 64
     dropout: float = 0.2
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 0.0
     batch_size: int = 128
-    epochs: int = 200
-    patience: int = 10
-    eval_every: int = 1
-    time_budget: float | None = 100.0
-    window: str = "last"
+    epochs: int = 50
+    patience: int = 8
+    eval_every: int = 2
+    time_budget: float | None = 110.0
+    window: str = "random"
     seed: int = 0
     device: str = "auto"
     progress: bool = True
