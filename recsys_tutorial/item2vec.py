@@ -109,8 +109,6 @@ class Item2Vec:
             min_alpha=self.min_alpha, min_count=self.min_count, sg=self.sg, seed=self.seed,
             workers=self.workers,
         )
-        if self.side not in ("in", "in+out", "in-out"):
-            raise ValueError(f"side must be 'in', 'in+out' or 'in-out', not {self.side!r}")
         self.vectors_ = vectors_by_index(self.model_, train.n_items)
         self.context_ = vectors_by_index(self.model_, train.n_items, output=True)
         return self
@@ -118,12 +116,23 @@ class Item2Vec:
     def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         if self.vectors_ is None:
             raise RuntimeError("Item2Vec is not fitted: call fit(split.train) first")
-        vectors, context = self.vectors_, None
-        if self.side == "in+out":
-            vectors = self.vectors_ + self.context_
-        elif self.side == "in-out":
-            context = self.context_
-        return embedding_scores(vectors, histories, self.similarity, self.last, self.decay, context)
+        return side_scores(self.vectors_, self.context_, histories, self.side, self.similarity,
+                           self.last, self.decay)
+
+
+def side_scores(
+    vectors: np.ndarray, context: np.ndarray, histories: Sequence[np.ndarray], side: Side = "in",
+    similarity: Similarity = "cosine", last: int | None = None, decay: float = 1.0,
+) -> np.ndarray:
+    """:func:`embedding_scores` from a skip-gram's input ``vectors`` and output ``context``
+    tables, read as ``side`` says (see :class:`Item2Vec`). Chapter 02."""
+    if side == "in":
+        return embedding_scores(vectors, histories, similarity, last, decay)
+    if side == "in+out":
+        return embedding_scores(vectors + context, histories, similarity, last, decay)
+    if side == "in-out":
+        return embedding_scores(vectors, histories, similarity, last, decay, context)
+    raise ValueError(f"side must be 'in', 'in+out' or 'in-out', not {side!r}")
 
 
 def vectors_by_index(model: Word2Vec, n_items: int, output: bool = False) -> np.ndarray:

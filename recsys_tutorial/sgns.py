@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .item2vec import embedding_scores
+from .item2vec import Side, Similarity, side_scores
 from .split import TrainData
 
 
@@ -127,7 +127,7 @@ def _train(
 
 @dataclass
 class SGNS:
-    """The hand-written skip-gram as a recommender (same scoring as :class:`Item2Vec`). Chapter 02."""
+    """The hand-written skip-gram as a recommender, scored like :class:`Item2Vec`. Chapter 02."""
 
     dim: int = 64
     window: int = 5
@@ -139,8 +139,11 @@ class SGNS:
     seed: int = 0
     last: int | None = None
     decay: float = 1.0
+    similarity: Similarity = "cosine"
+    side: Side = "in"
     progress: bool = False
     vectors_: np.ndarray | None = field(default=None, repr=False)
+    context_: np.ndarray | None = field(default=None, repr=False)
     losses_: list[float] = field(default_factory=list, repr=False)
 
     def fit(self, train: TrainData) -> SGNS:
@@ -149,11 +152,14 @@ class SGNS:
             self.negative, self.ns_exponent, self.sample, self.epochs, lr=self.lr,
             seed=self.seed, progress=self.progress,
         )
+        untrained = train.item_counts() == 0
         self.vectors_ = model.target.weight.detach().numpy().copy()
-        self.vectors_[train.item_counts() == 0] = 0.0  # never trained: neutral
+        self.context_ = model.context.weight.detach().numpy().copy()
+        self.vectors_[untrained] = self.context_[untrained] = 0.0  # never trained: neutral
         return self
 
     def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         if self.vectors_ is None:
             raise RuntimeError("SGNS is not fitted: call fit(split.train) first")
-        return embedding_scores(self.vectors_, histories, last=self.last, decay=self.decay)
+        return side_scores(self.vectors_, self.context_, histories, self.side, self.similarity,
+                           self.last, self.decay)

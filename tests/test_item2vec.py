@@ -114,6 +114,11 @@ def test_untrained_items_and_empty_histories_are_neutral():
         scores = model.score([np.array([0, 3]), np.array([], dtype=np.int64), np.array([2])])
         assert scores.shape == (3, 4) and np.isfinite(scores).all()
         assert np.all(scores[1:] == 0)  # nothing known about the user: every item ties
+    for side in ("in", "in+out", "in-out"):
+        model = Item2Vec(vector_size=4, epochs=1, side=side, similarity="dot", last=1).fit(train)
+        assert model.score([np.array([0, 1])]).shape == (1, 4)
+    with pytest.raises(ValueError, match="side"):
+        Item2Vec(vector_size=4, epochs=1, side="out").fit(train).score([np.array([0])])
 
 
 def test_recency_weighting():
