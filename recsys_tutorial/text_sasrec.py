@@ -112,7 +112,8 @@ class TextSASRec(SASRec):
         encoder = TextItemEncoder(self.text_, self.dim, self.use_ids, self.warm_, self.text_dropout,
                                   self.id_dropout)
         return SASRecNetwork(n_items, self.max_len, self.dim, self.heads, self.blocks, self.dropout,
-                             item_encoder=encoder, causal=True, positions=self.positions)
+                             item_encoder=encoder, causal=True, positions=self.positions,
+                             ff_mult=self.ff_mult)
 
     def training_loss(self, batch: Batch) -> torch.Tensor:
         inputs, targets = batch
