@@ -75,7 +75,10 @@ class AutoInt(nn.Module):
     ``linear=True`` adds a first-order (logistic-regression) term to the logit, as many
     implementations do. ``mask_unknown=True`` hides fields whose value is in the unknown
     bucket (a user never seen in training) from attention. ``init_std`` scales the initial
-    embeddings: too small, and every attention score starts near zero and stays uniform.
+    embeddings. Every attention logit starts near zero, so the query and key projections
+    start with tiny gradients: train with weight decay on the embeddings only
+    (:func:`.ctr_train.parameter_groups`), or an L2 penalty inside Adam shrinks them to zero
+    and leaves the attention uniform.
     """
 
     def __init__(

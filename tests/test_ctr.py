@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from recsys_tutorial.autoint import AutoInt, InteractingLayer, softmax_last
 from recsys_tutorial.ctr_data import (
     FIELDS,
+    CTRTensors,
+    Field,
     add_crosses,
     bucketize,
     build_fields,
@@ -20,7 +22,7 @@ from recsys_tutorial.ctr_data import (
     time_split,
     zip_region,
 )
-from recsys_tutorial.ctr_train import TrainConfig, ctr_metrics, fit_ctr
+from recsys_tutorial.ctr_train import TrainConfig, ctr_metrics, fit_ctr, parameter_groups
 from recsys_tutorial.data import GENRES, MovieLens
 from recsys_tutorial.dcn import DCNv2
 from recsys_tutorial.field_embedding import FieldEmbedding
@@ -81,8 +83,9 @@ def test_fm_pair_strengths_are_symmetric_with_zero_diagonal(split):
 
 # --- attention ---------------------------------------------------------------------
 
-def test_softmax_last_equals_torch_softmax():
-    x = torch.randn(3, 2, 5, 7)
+@pytest.mark.parametrize("shape", [(7,), (4, 7), (3, 2, 5, 7), (2, 3, 8, 8)])
+def test_softmax_last_equals_torch_softmax(shape):
+    x = 3 * torch.randn(*shape)
     torch.testing.assert_close(softmax_last(x), torch.softmax(x, dim=-1))
 
 
@@ -113,6 +116,29 @@ def test_fully_masked_row_gives_zero_weights_not_nan():
     layer = InteractingLayer(in_dim=4, head_dim=2, heads=1)
     out, weights = layer(torch.randn(1, 3, 4), torch.zeros(1, 3, dtype=torch.bool))
     assert not torch.isnan(out).any() and torch.all(weights == 0)
+
+
+def xor_task(n: int, seed: int, n_fields: int = 6, vocab: int = 8) -> CTRTensors:
+    """Six random fields; the label is the parity of f0 XOR that of f1, so only that pair matters."""
+    g = torch.Generator().manual_seed(seed)
+    fields = tuple(Field(f"f{i}", tuple(str(v) for v in range(vocab))) for i in range(n_fields))
+    ids = tuple(torch.randint(1, vocab + 1, (n,), generator=g) for _ in fields)
+    return CTRTensors(fields, ids, ((ids[0] % 2) ^ (ids[1] % 2)).float())
+
+
+def test_attention_finds_the_interacting_pair():
+    # Trained through the shared loop *with* weight decay: Adam's coupled L2 on the query
+    # and key projections used to drive the attention to uniform (about 0.21 here).
+    torch.manual_seed(0)
+    train, valid = xor_task(3000, seed=0), xor_task(1000, seed=1)
+    model = AutoInt(train.fields, dim=8, head_dim=8, heads=1, layers=1)
+    config = TrainConfig(epochs=8, batch_size=256, lr=1e-2, weight_decay=1e-3, patience=3, monitor="log_loss")
+    fit_ctr(model, train, valid, config, progress=False)
+    assert ctr_metrics(model, valid)["auc"] > 0.95
+    a = model.attention(valid.ids)[0].mean(dim=(0, 1))  # (fields, fields)
+    uniform = 1 / len(train.fields)
+    assert a[0, 1] > 2 * uniform and a[1, 0] > 2 * uniform, a
+    assert a[0, 1] == a[0, 1:].max() and a[1, 0] == a[1, [0, 2, 3, 4, 5]].max()
 
 
 # --- models ------------------------------------------------------------------------
@@ -160,6 +186,17 @@ def test_training_restores_the_best_validation_state(split):
     assert result.best_epoch < len(aucs), "the scenario should overfit, so the last epoch is not the best"
     assert result.best_epoch == int(np.argmax(aucs)) + 1
     assert ctr_metrics(model, valid)["auc"] == pytest.approx(max(aucs))
+
+
+def test_weight_decay_reaches_embedding_tables_only(split):
+    fields = build_fields(split.train)
+    model = AutoInt(fields, dim=4, head_dim=4, heads=2, layers=1)
+    decayed, free = parameter_groups(model, 1e-4)
+    assert decayed["weight_decay"] == 1e-4 and free["weight_decay"] == 0.0
+    tables = {id(t.weight) for t in [*model.embedding.tables, *model.linear.tables]}
+    assert {id(p) for p in decayed["params"]} == tables
+    assert any(p is model.layers[0].query.weight for p in free["params"])
+    assert len(decayed["params"]) + len(free["params"]) == len(list(model.parameters()))
 
 
 def test_training_is_deterministic(split):
