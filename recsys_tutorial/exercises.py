@@ -96,11 +96,68 @@ def _trigram_triples(count: int) -> Feedback:
                            "length n has n - 2 of them).")
 
 
+def _reduced_window(pair_function: Callable[..., np.ndarray]) -> Feedback:
+    window, history = 4, np.arange(2_000)
+    try:
+        pairs = np.asarray(pair_function([history], window, np.random.default_rng(0)))
+    except Exception as err:  # a student's function may fail in any way
+        return Feedback(False, f"Calling it as f(sequences, window, rng) raised {type(err).__name__}: {err}")
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) == 0:
+        return Feedback(False, "Return an array of (target, context) pairs with shape (n_pairs, 2).")
+    distance = np.abs(pairs[:, 0] - pairs[:, 1])
+    if (distance == 0).any() or distance.max() > window:
+        return Feedback(False, "A context is never the target itself, and never farther than the window.")
+    observed = np.bincount(distance, minlength=window + 1)[1:] / (2 * len(history))
+    expected = (window - np.arange(1, window + 1) + 1) / window
+    if np.allclose(observed, expected, atol=0.03):
+        return Feedback(True, "Near neighbours are paired more often than far ones, as in word2vec.")
+    return Feedback(False, "Draw one window size per target, uniformly from 1 to the window, and pair the "
+                           "target with every item within that size on both sides.")
+
+
+def _sessions(count: int) -> Feedback:
+    data, split = _movielens()
+    from .split import order_interactions
+
+    ordered = order_interactions(data.interactions)
+    expected = 0
+    for (_, group), train in zip(ordered.groupby("user_id", sort=True), split.train.sequences):
+        times = group["timestamp"].to_numpy()[: len(train)]
+        expected += 1 + int((np.diff(times) > 3600).sum()) if len(times) else 0
+    if count == expected:
+        return Feedback(True, "Compare the number of sessions with the number of users.")
+    return Feedback(False, "Use the training part of each history only (in the course's order), and start "
+                           "a new session wherever the gap to the previous rating exceeds 3,600 seconds.")
+
+
+def _cold_targets(count: int) -> Feedback:
+    _, split = _movielens()
+    counts = split.train.item_counts()
+    targets = split.test_targets[split.eval_users("test")]
+    expected = int((counts[targets] <= 5).sum())
+    if count == expected:
+        return Feedback(True, "Now compare the model's NDCG@10 on these users with the others.")
+    return Feedback(False, "Count test targets (one per user) whose item occurs at most five times in "
+                           "the training histories; an item absent from training counts as zero.")
+
+
+def _genre_lists(count: int) -> Feedback:
+    data, _ = _movielens()
+    expected = data.items["genres"].map(tuple).nunique()
+    if count == expected:
+        return Feedback(True, "Encoding each distinct list once is much cheaper than encoding every film.")
+    return Feedback(False, "Count distinct genre *lists* (as tuples), not distinct genres.")
+
+
 CHECKS: Mapping[str, Callable[..., Feedback]] = MappingProxyType(
     {
         "ex-00-ties": _ties,
         "ex-00-by-hand": _by_hand,
         "ex-01-trigram": _trigram_triples,
+        "ex-02-window": _reduced_window,
+        "ex-02-sessions": _sessions,
+        "ex-02-cold": _cold_targets,
+        "ex-05-genres": _genre_lists,
     }
 )
 

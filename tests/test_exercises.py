@@ -63,3 +63,46 @@ def test_unknown_label_lists_the_known_ones():
     with pytest.raises(KeyError, match="ex-00-ties"):
         check("ex-99-nothing", 1)
     assert len(CHECKS) >= 3
+
+
+def _reference_window(sequences, window, rng):
+    pairs = []
+    for seq in sequences:
+        sizes = rng.integers(1, window + 1, size=len(seq))
+        for pos, size in enumerate(sizes):
+            for ctx in range(max(0, pos - size), min(len(seq), pos + size + 1)):
+                if ctx != pos:
+                    pairs.append((seq[pos], seq[ctx]))
+    return np.array(pairs)
+
+
+def _fixed_window(sequences, window, rng):
+    return np.array([(s[i], s[j]) for s in sequences for i in range(len(s))
+                     for j in range(max(0, i - window), min(len(s), i + window + 1)) if i != j])
+
+
+def test_reduced_window():
+    assert check("ex-02-window", _reference_window)
+    assert not check("ex-02-window", _fixed_window)  # every neighbour always paired
+    assert not check("ex-02-window", lambda s, w, r: np.zeros(3))
+    assert "raised" in check("ex-02-window", lambda s, w, r: 1 / 0).message
+
+
+def test_sessions_cold_and_genres(movielens):
+    from recsys_tutorial.split import order_interactions
+
+    data, split = movielens
+    ordered = order_interactions(data.interactions)
+    sessions = 0
+    for (_, group), train in zip(ordered.groupby("user_id"), split.train.sequences):
+        times = group["timestamp"].to_numpy()[: len(train)]
+        sessions += 1 + int((np.diff(times) > 3600).sum())
+    assert check("ex-02-sessions", sessions)
+    assert not check("ex-02-sessions", split.n_users)
+    counts = split.train.item_counts()
+    cold = int((counts[split.test_targets] <= 5).sum())
+    assert check("ex-02-cold", cold) and not check("ex-02-cold", cold + 1)
+    lists = data.items["genres"].map(tuple).nunique()
+    assert check("ex-05-genres", lists)
+    assert not check("ex-05-genres", 19)  # distinct genres, not lists
+    assert str(lists) not in check("ex-05-genres", 19).message
