@@ -134,17 +134,30 @@ def recent_titles(history: np.ndarray, titles: Sequence[str], max_items: int = 5
     return [titles[i] for i in recent]
 
 
-def listwise_message(history: Sequence[str], candidates: Sequence[str]) -> str:
+def listwise_message(history: Sequence[str], candidates: Sequence[str], top: int = 5) -> str:
     """The user message of the listwise prompt (after Hou et al.): history, then numbered
-    candidates, then the instruction. Chapter 06."""
+    candidates, then a request for the numbers of the ``top`` best, best first.
+    Asking for a few (not all 20) keeps the answer short. Chapter 06."""
     watched = "\n".join(f"- {t}" for t in history) if history else "- (nothing yet)"
     listed = "\n".join(f"[{i + 1}] {t}" for i, t in enumerate(candidates))
     return (
         f"I have watched these movies, in this order:\n{watched}\n\n"
-        f"Now there are {len(candidates)} candidate movies:\n{listed}\n\n"
-        "Rank the candidates by how likely I am to watch each one next. "
-        "Answer with the candidate numbers only, most likely first, e.g. [3] [7] [1]."
+        f"Candidate movies:\n{listed}\n\n"
+        f"Which {top} candidates am I most likely to watch next? "
+        "Answer with their numbers only, best first."
     )
+
+
+#: A one-shot demonstration of the answer format, as an earlier chat turn: a toy user
+#: and five candidates, answered with numbers that are *not* in the order shown (an
+#: example inside the instruction itself is copied verbatim by small models).
+LISTWISE_EXAMPLE = (
+    "I have watched these movies, in this order:\n- Toy Story (1995)\n- Aladdin (1992)\n\n"
+    "Candidate movies:\n[1] Heat (1995)\n[2] Casino (1995)\n[3] The Lion King (1994)\n"
+    "[4] Se7en (1995)\n[5] Babe (1995)\n\n"
+    "Which 2 candidates am I most likely to watch next? Answer with their numbers only, best first.",
+    "[3], [5]",
+)
 
 
 def likelihood_message(history: Sequence[str]) -> str:
@@ -380,21 +393,24 @@ class LLMRankings:
 
 def user_prompts(
     llm: Any, split: LeaveOneOutSplit, candidate_sets: CandidateSets, titles: Sequence[str],
-    history_items: int = 50, row: int = 0,
+    history_items: int = 50, row: int = 0, top: int = 5,
 ) -> tuple[str, str, list[str]]:
-    """The listwise and likelihood prompts of one row, and its candidate titles."""
+    """The listwise prompt (chat template, one-shot format example, request for the
+    ``top`` best) and the likelihood prompt of one row, and its candidate titles.
+    Chapter 06."""
     user = candidate_sets.users[row]
     history = split.histories(candidate_sets.stage)[user]
     hist = recent_titles(history, titles, history_items)
     cands = [titles[i] for i in candidate_sets.candidates[row]]
-    return (llm.chat_prompt(listwise_message(hist, cands), system=SYSTEM),
+    return (llm.chat_prompt(listwise_message(hist, cands, top), system=SYSTEM,
+                            examples=[LISTWISE_EXAMPLE]),
             llm.chat_prompt(likelihood_message(hist), system=SYSTEM), cands)
 
 
 def rank_with_llm(
     llm: Any, split: LeaveOneOutSplit, candidate_sets: CandidateSets, titles: Sequence[str],
     history_items: int = 50, methods: Sequence[str] = ("listwise", "first", "likelihood"),
-    max_new_tokens: int = 32, answer_prefix: str = "[", progress: bool = True,
+    max_new_tokens: int = 20, answer_prefix: str = "[", progress: bool = True, top: int = 5,
 ) -> LLMRankings:
     """Rank every row's candidates with the LLM, zero-shot. Three read-outs:
 
@@ -419,7 +435,7 @@ def rank_with_llm(
     labels = [f"{i + 1}]" for i in range(k)]
     for r in tqdm(range(n), desc=f"LLM ranking ({', '.join(methods)})", disable=not progress):
         list_prompt, like_prompt, cands = user_prompts(llm, split, candidate_sets, titles,
-                                                      history_items, r)
+                                                      history_items, r, top)
         common = os.path.commonprefix([list_prompt, like_prompt])
         start = time.perf_counter()
         state = encode_prefix(llm, common)  # system and history: computed once
@@ -450,6 +466,32 @@ def rank_with_llm(
                 llm, answer_state, [display_title(c) + eos for c in cands])
             result.seconds["likelihood"] += time.perf_counter() - start
     return result
+
+
+@torch.inference_mode()
+def first_choice_scores(
+    llm: Any, split: LeaveOneOutSplit, orderings: Sequence[CandidateSets], titles: Sequence[str],
+    history_items: int = 50, top: int = 5, progress: bool = True,
+) -> list[np.ndarray]:
+    """The ``"first"`` read-out of :func:`rank_with_llm` for several orderings of the same
+    users' candidates (moved or shuffled): each user's prompt up to the candidates is
+    computed once and its cache reused for every ordering. Returns one
+    ``(n_users, n_candidates)`` array of log-probabilities per ordering. Chapter 06.
+    """
+    from tqdm.auto import tqdm
+
+    n, k = orderings[0].candidates.shape
+    labels = [f"{i + 1}]" for i in range(k)]
+    out = [np.zeros((n, k)) for _ in orderings]
+    for r in tqdm(range(n), desc=f"first choice, {len(orderings)} orders", disable=not progress):
+        prompts = [user_prompts(llm, split, sets, titles, history_items, r, top)[0] + "["
+                   for sets in orderings]
+        common = os.path.commonprefix(prompts)
+        state = encode_prefix(llm, common)
+        for o, prompt in enumerate(prompts):
+            answer_state = extend_prefix(llm, state, prompt[len(common):])
+            out[o][r] = score_continuations(llm, answer_state, labels, normalise=False)
+    return out
 
 
 # -- metrics on candidates -------------------------------------------------------------
@@ -567,45 +609,53 @@ def few_shot_examples(
 
 @dataclass
 class FineTuneLog:
-    """What :func:`fine_tune` did: steps, examples seen, losses, seconds, and whether
-    the time box stopped it early. Chapter 06."""
+    """What :func:`fine_tune` did: steps, examples seen, losses, seconds (wall and CPU),
+    and whether the optional time box stopped it early. Chapter 06."""
 
     steps: int = 0
     examples_seen: int = 0
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     stopped_by_time: bool = False
 
 
 def fine_tune(
-    llm: Any, examples: Sequence[Example], method: str = "lora", epochs: int = 2,
+    llm: Any, examples: Sequence[Example], method: str = "lora", steps: int = 16,
     lr: float | None = None, batch_size: int = 4, lora_rank: int = 8,
-    time_budget: float | None = 60.0, seed: int = 0, progress: bool = True,
+    time_budget: float | None = None, seed: int = 0, progress: bool = True,
 ) -> tuple[Any, FineTuneLog]:
     """Fine-tune a copy of ``llm`` to answer each example's prompt with its answer
     (TALLRec's idea, Bao et al. 2023): cross-entropy on the answer tokens only.
 
+    Exactly ``steps`` optimiser steps of ``batch_size`` examples, going through the
+    examples in shuffled passes (16 examples are seen four times in 16 steps of 4; 64
+    once), so that every point of a few-shot curve gets the same compute whatever the
+    machine's speed. ``time_budget`` (seconds, off by default) is only a safety net.
     ``method="lora"`` trains rank-``lora_rank`` adapters on the attention projections
-    (Hu et al., 2022) and merges them afterwards; ``"full"`` trains every weight. Stops
-    after ``epochs`` or when ``time_budget`` seconds are spent, whichever comes first.
-    Returns the tuned copy (same interface as ``llm``) and a :class:`FineTuneLog`.
-    Chapter 06.
+    (Hu et al., 2022) in float32 and merges them afterwards; ``"full"`` trains every
+    weight. Returns the tuned copy (same interface and dtype as ``llm``) and a
+    :class:`FineTuneLog`. Chapter 06.
     """
     from tqdm.auto import tqdm
 
     if method not in ("lora", "full"):
         raise ValueError(f"method must be 'lora' or 'full', not {method!r}")
+    if not examples:
+        raise ValueError("fine-tuning needs at least one example")
     torch.manual_seed(seed)
     model = copy.deepcopy(llm.model)
+    dtype = next(model.parameters()).dtype
     if method == "lora":
         from peft import LoraConfig, get_peft_model
 
         config = LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, lora_dropout=0.0,
                             target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
                             task_type="CAUSAL_LM")
-        model = get_peft_model(model, config)
+        model = get_peft_model(model, config, autocast_adapter_dtype=True)  # adapters in float32
         lr = 1e-3 if lr is None else lr
     else:
+        model = model.float()  # full fine-tuning in float32
         lr = 2e-5 if lr is None else lr
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
@@ -615,42 +665,40 @@ def fine_tune(
         encoded.append((prompt + answer, len(prompt)))
     rng = np.random.default_rng(seed)
     log = FineTuneLog()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.train()
     pad = llm.tokenizer.pad_token_id or 0
-    total_steps = epochs * ((len(encoded) + batch_size - 1) // batch_size)
-    bar = tqdm(total=total_steps, desc=f"fine-tune ({method}, {len(examples)} examples)",
-               disable=not progress)
-    for _ in range(epochs):
-        order = rng.permutation(len(encoded))
-        for b in range(0, len(order), batch_size):
-            if time_budget is not None and time.perf_counter() - start > time_budget:
-                log.stopped_by_time = True
-                break
-            batch = [encoded[i] for i in order[b:b + batch_size]]
-            width = max(len(ids) for ids, _ in batch)
-            ids = torch.tensor([s + [pad] * (width - len(s)) for s, _ in batch], device=llm.device)
-            labels = ids.clone()
-            for r, (s, n_prompt) in enumerate(batch):
-                labels[r, :n_prompt] = -100
-                labels[r, len(s):] = -100
-            attention = (torch.arange(width, device=llm.device)[None]
-                         < torch.tensor([len(s) for s, _ in batch], device=llm.device)[:, None]).long()
-            loss = model(input_ids=ids, attention_mask=attention, labels=labels).loss
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            log.steps += 1
-            log.examples_seen += len(batch)
-            log.losses.append(float(loss.detach()))
-            bar.update(1)
-        if log.stopped_by_time:
+    queue: list[int] = []
+    for _ in tqdm(range(steps), desc=f"fine-tune ({method}, {len(examples)} examples)",
+                  disable=not progress):
+        if time_budget is not None and time.perf_counter() - start > time_budget:
+            log.stopped_by_time = True
             break
-    bar.close()
+        while len(queue) < batch_size:
+            queue += rng.permutation(len(encoded)).tolist()
+        batch = [encoded[i] for i in queue[:batch_size]]
+        queue = queue[batch_size:]
+        width = max(len(ids) for ids, _ in batch)
+        ids = torch.tensor([s + [pad] * (width - len(s)) for s, _ in batch], device=llm.device)
+        labels = ids.clone()
+        for r, (s, n_prompt) in enumerate(batch):
+            labels[r, :n_prompt] = -100
+            labels[r, len(s):] = -100
+        attention = (torch.arange(width, device=llm.device)[None]
+                     < torch.tensor([len(s) for s, _ in batch], device=llm.device)[:, None]).long()
+        loss = model(input_ids=ids, attention_mask=attention, labels=labels).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        log.steps += 1
+        log.examples_seen += len(batch)
+        log.losses.append(float(loss.detach()))
     model.eval()
     if method == "lora":
         model = model.merge_and_unload()
+    model = model.to(dtype)
     log.seconds = time.perf_counter() - start
+    log.cpu_seconds = time.process_time() - cpu_start
     tuned = copy.copy(llm)
     tuned.model = model
     tuned.name = f"{llm.name} + {method} on {len(examples)} examples"

@@ -179,3 +179,31 @@ def test_cached_scoring_is_at_least_five_times_faster(tiny):
     cached = best_of(lambda: L.score_continuations(tiny, prefix, conts))
     naive = best_of(lambda: L.score_continuations_naive(tiny, prefix, conts))
     assert naive / cached >= 5, f"speed-up only {naive / cached:.1f}x"
+
+
+# -- few-shot fine-tuning: a fixed number of steps ------------------------------------------
+
+class _CharTokenizer:
+    pad_token_id = 0
+    eos_token = ""
+
+
+def test_fine_tune_takes_exactly_the_requested_steps(tiny):
+    tiny.encode = lambda text: [ord(ch) % 290 + 3 for ch in text]
+    tiny.tokenizer = _CharTokenizer()
+    tiny.name = "tiny"
+    examples = [L.Example(f"history {i} ->", f" item {i}") for i in range(6)]
+    before = {k: v.clone() for k, v in tiny.model.state_dict().items()}
+    tuned, log = L.fine_tune(tiny, examples, method="lora", steps=5, batch_size=4, progress=False)
+    assert (log.steps, log.examples_seen, len(log.losses)) == (5, 20, 5)
+    assert not log.stopped_by_time
+    assert next(tuned.model.parameters()).dtype == next(tiny.model.parameters()).dtype
+    changed = any(not torch.equal(before[k], v) for k, v in tuned.model.state_dict().items() if k in before)
+    assert changed, "the merged adapters change the weights"
+    untouched = all(torch.equal(before[k], v) for k, v in tiny.model.state_dict().items())
+    assert untouched, "the original model is not modified"
+
+
+def test_listwise_message_asks_for_the_top_numbers():
+    text = L.listwise_message(["A (1990)"], CANDIDATES[:3], top=2)
+    assert "[3] " + CANDIDATES[2] in text and "Which 2 candidates" in text
