@@ -5,7 +5,7 @@ Sun et al. (2019). Each training window has a random share of its items replaced
 words. To recommend, a ``[mask]`` is appended to the history and the model fills it
 in. The network is SASRec's without the causal mask (and with a mask token); the
 trainer is the shared one. Known to need long training (Petrov & Macdonald, 2022);
-the chapter gives it a fair, time-boxed budget.
+the chapter gives it a fixed budget of epochs.
 Explained in chapter 04, *Next-item transformers*.
 """
 

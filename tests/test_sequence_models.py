@@ -189,3 +189,13 @@ def test_trainer_time_budget(synthetic_split):
     log = Trainer(epochs=50, time_budget=0.0, progress=False, device="cpu").fit(
         _Scripted(synthetic_split), synthetic_split)
     assert log.stopped == "time budget" and len(log.history) == 1
+
+
+def test_all_windows_cover_every_transition_once():
+    model = SASRec(max_len=4, window="all")
+    model.sequences_ = [np.arange(10), np.arange(3), np.arange(5)]
+    windows = model.windows(np.random.default_rng(0))
+    assert all(len(w) <= 5 for w in windows)
+    pairs = sorted((int(a), int(b)) for w in windows for a, b in zip(w[:-1], w[1:]))
+    expected = sorted((i, i + 1) for n in (10, 3, 5) for i in range(n - 1))
+    assert pairs == expected
