@@ -36,8 +36,9 @@ test: $(STAMP)
 	$(BIN)/ruff check recsys_tutorial tests scripts book/_ext notebooks/conftest.py
 	$(BIN)/python scripts/sync_setup_cells.py --check
 	$(BIN)/python -m pytest tests --ignore=tests/browser -n $(JOBS)
-	# Each notebook runs once, here; its outputs go to the book's execution cache.
-	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 -n $(JOBS) --dist loadscope -p no:cacheprovider notebooks
+	# Each notebook runs once, here (two side by side, one torch thread each); its outputs
+	# go to the book's execution cache.
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 -n $(JOBS) --dist loadscope -p no:cacheprovider notebooks
 	$(BUILD_BOOK)
 	$(MAKE) student
 	$(BIN)/python -m pytest tests/browser -p no:cacheprovider

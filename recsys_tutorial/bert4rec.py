@@ -46,16 +46,9 @@ class BERT4Rec(SequenceRecommender):
     def mask_token(self) -> int:
         return self.n_items_ + 1
 
-    def windows(self, rng: np.random.Generator) -> list[np.ndarray]:
-        """Windows of at most ``max_len`` items (the model sees no shifted copy)."""
-        span = self.max_len
-        if self.window == "last":
-            return [s[-span:] for s in self.sequences_]
-        out = []
-        for s in self.sequences_:
-            end = len(s) if len(s) <= span else int(rng.integers(span, len(s) + 1))
-            out.append(s[max(0, end - span):end])
-        return out
+    def window_span(self) -> int:
+        """Windows of at most ``max_len`` items: the model sees no shifted copy."""
+        return self.max_len
 
     def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
         windows = self.windows(rng)

@@ -246,15 +246,20 @@ class SequenceRecommender:
         self.log_ = self.trainer().fit(self, valid_split)
         return self
 
+    def window_span(self) -> int:
+        """Items per training window: ``max_len`` inputs plus the last one's target."""
+        return self.max_len + 1
+
     def windows(self, rng: np.random.Generator) -> list[np.ndarray]:
-        """Windows of at most ``max_len + 1`` items: one per training history, or with
-        ``window="all"`` as many as cover each history (ending at its latest item)."""
-        span = self.max_len + 1
+        """Windows of at most :meth:`window_span` items: one per training history, or
+        with ``window="all"`` as many as cover each history (ending at its latest item,
+        consecutive windows overlapping by one item)."""
+        span = self.window_span()
         if self.window == "last":
             return [s[-span:] for s in self.sequences_]
         if self.window == "all":
             return [s[max(0, end - span):end] for s in self.sequences_
-                    for end in range(len(s), 1, -self.max_len)]
+                    for end in range(len(s), 1, -(span - 1))]
         out = []
         for s in self.sequences_:
             end = len(s) if len(s) <= span else int(rng.integers(span, len(s) + 1))
