@@ -199,3 +199,17 @@ def test_all_windows_cover_every_transition_once():
     pairs = sorted((int(a), int(b)) for w in windows for a, b in zip(w[:-1], w[1:]))
     expected = sorted((i, i + 1) for n in (10, 3, 5) for i in range(n - 1))
     assert pairs == expected
+
+
+@pytest.mark.parametrize("window", ["last", "random", "all"])
+def test_bert4rec_windows_fit_its_input(window):
+    """BERT4Rec reads no shifted copy: its windows hold at most max_len items."""
+    model = BERT4Rec(max_len=4, window=window)
+    model.sequences_ = [np.arange(10), np.arange(100, 103), np.arange(200, 205)]
+    windows = model.windows(np.random.default_rng(0))
+    assert all(2 <= len(w) <= 4 for w in windows)
+    assert all(np.array_equal(w, np.arange(w[0], w[0] + len(w))) for w in windows)  # contiguous
+    if window == "all":  # every item of every history is in some window
+        assert {int(i) for w in windows for i in w} == {int(i) for s in model.sequences_ for i in s}
+    else:
+        assert len(windows) == 3
