@@ -168,12 +168,13 @@ def test_cached_scoring_is_at_least_five_times_faster(tiny):
     L.score_continuations(tiny, prefix, conts)  # warm-up
     L.score_continuations_naive(tiny, prefix, conts[:2])
 
-    def best_of(fn, repeats=2):
+    def best_of(fn, repeats=3):
+        """CPU time, best of a few: immune to another process sharing the core."""
         times = []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            times.append(time.perf_counter() - start)
+            times.append(time.process_time() - start)
         return min(times)
 
     cached = best_of(lambda: L.score_continuations(tiny, prefix, conts))
