@@ -409,30 +409,31 @@ def user_prompts(
 
 def rank_with_llm(
     llm: Any, split: LeaveOneOutSplit, candidate_sets: CandidateSets, titles: Sequence[str],
-    history_items: int = 50, methods: Sequence[str] = ("listwise", "first", "likelihood"),
+    history_items: int = 50, methods: Sequence[str] = ("listwise", "likelihood"),
     max_new_tokens: int = 20, answer_prefix: str = "[", progress: bool = True, top: int = 5,
 ) -> LLMRankings:
-    """Rank every row's candidates with the LLM, zero-shot. Three read-outs:
+    """Rank every row's candidates with the LLM, zero-shot. Two read-outs:
 
     - ``"listwise"``: generate an answer (forced to start with ``answer_prefix``, so a
       small model writes candidate numbers rather than repeating the question) and
       parse it into a full permutation;
-    - ``"first"``: from the same listwise prompt, the probability of each label
-      ``"[k]"`` as the *first* answer: the model's first choice as a distribution,
-      one forward pass, no parsing (used to measure position bias cheaply);
     - ``"likelihood"``: the length-normalised log-probability of each title as the
       answer to a prompt that does not list the candidates.
 
     The two prompts share their history part, computed once; the likelihood
-    candidates share the rest of their prompt through its key/value cache. Chapter 06.
+    candidates share the rest of their prompt through its key/value cache. A third
+    read-out, the model's first choice, is :func:`first_choice_scores`. Chapter 06.
     """
     from tqdm.auto import tqdm
 
+    unknown = set(methods) - {"listwise", "likelihood"}
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}: choose 'listwise' and/or 'likelihood' "
+                         "(the first-choice read-out is first_choice_scores)")
     n, k = candidate_sets.candidates.shape
     result = LLMRankings({m: np.zeros((n, k)) for m in methods},
                          seconds={m: 0.0 for m in (*methods, "shared prefix")})
     eos = llm.tokenizer.eos_token or ""
-    labels = [f"{i + 1}]" for i in range(k)]
     for r in tqdm(range(n), desc=f"LLM ranking ({', '.join(methods)})", disable=not progress):
         list_prompt, like_prompt, cands = user_prompts(llm, split, candidate_sets, titles,
                                                       history_items, r, top)
@@ -440,19 +441,10 @@ def rank_with_llm(
         start = time.perf_counter()
         state = encode_prefix(llm, common)  # system and history: computed once
         result.seconds["shared prefix"] += time.perf_counter() - start
-        if "listwise" in methods or "first" in methods:
+        if "listwise" in methods:
             start = time.perf_counter()
             suffix = llm.encode(list_prompt[len(common):] + answer_prefix)
             list_state = extend_prefix(llm, state, suffix[:-1])
-            result.seconds["shared prefix"] += time.perf_counter() - start
-        if "first" in methods:
-            start = time.perf_counter()
-            answer_state = extend_prefix(llm, list_state, suffix[-1:])
-            result.scores["first"][r] = score_continuations(llm, answer_state, labels,
-                                                            normalise=False)
-            result.seconds["first"] += time.perf_counter() - start
-        if "listwise" in methods:
-            start = time.perf_counter()
             text = answer_prefix + generate_from(llm, list_state, suffix[-1:], max_new_tokens)
             parsed = parse_ranking(text, cands)
             result.answers.append(text)
@@ -473,10 +465,12 @@ def first_choice_scores(
     llm: Any, split: LeaveOneOutSplit, orderings: Sequence[CandidateSets], titles: Sequence[str],
     history_items: int = 50, top: int = 5, progress: bool = True,
 ) -> list[np.ndarray]:
-    """The ``"first"`` read-out of :func:`rank_with_llm` for several orderings of the same
-    users' candidates (moved or shuffled): each user's prompt up to the candidates is
-    computed once and its cache reused for every ordering. Returns one
-    ``(n_users, n_candidates)`` array of log-probabilities per ordering. Chapter 06.
+    """The model's first choice: from the listwise prompt of :func:`rank_with_llm`, the
+    log-probability of each label ``"[k]"`` as the *first* answer, one forward pass and
+    no parsing (used to measure position bias cheaply). For several orderings of the
+    same users' candidates (moved or shuffled), each user's prompt up to the candidates
+    is computed once and its cache reused for every ordering. Returns one
+    ``(n_users, n_candidates)`` array per ordering. Chapter 06.
     """
     from tqdm.auto import tqdm
 

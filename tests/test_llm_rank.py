@@ -208,3 +208,39 @@ def test_fine_tune_takes_exactly_the_requested_steps(tiny):
 def test_listwise_message_asks_for_the_top_numbers():
     text = L.listwise_message(["A (1990)"], CANDIDATES[:3], top=2)
     assert "[3] " + CANDIDATES[2] in text and "Which 2 candidates" in text
+
+
+class _TinyChat:
+    """TinyLM with a character tokenizer and a plain chat prompt: enough for the prompts."""
+
+    def __init__(self, lm):
+        self.model, self.device, self.name = lm.model, lm.device, "tiny"
+        self.tokenizer = _CharTokenizer()
+
+    def encode(self, text):
+        return [ord(ch) % 290 + 3 for ch in text]
+
+    def chat_prompt(self, user, system=None, answer_prefix="", examples=()):
+        turns = [q + "\n" + a for q, a in examples]
+        return "\n".join([system or "", *turns, user, ""]) + answer_prefix
+
+
+def test_first_choice_scores_equal_naive_scoring_for_every_ordering(tiny, split):
+    chat = _TinyChat(tiny)
+    titles = [f"Film {i} (19{i % 100:02d})" for i in range(split.n_items)]
+    sets = L.sample_candidates(split, "test", n_users=2, n_candidates=5, seed=0)
+    orderings = [sets, L.move_target(sets, 0)]
+    got = L.first_choice_scores(chat, split, orderings, titles, history_items=3, top=2, progress=False)
+    labels = [f"{i + 1}]" for i in range(5)]
+    for sets_o, scores in zip(orderings, got):
+        assert scores.shape == (2, 5)
+        for r in range(2):
+            prompt = L.user_prompts(chat, split, sets_o, titles, 3, r, top=2)[0] + "["
+            naive = L.score_continuations_naive(chat, prompt, labels, normalise=False)
+            np.testing.assert_allclose(scores[r], naive, rtol=1e-4, atol=1e-4)
+
+
+def test_rank_with_llm_rejects_an_unknown_method(tiny, split):
+    sets = L.sample_candidates(split, "test", n_users=1, n_candidates=5, seed=0)
+    with pytest.raises(ValueError, match="first_choice_scores"):
+        L.rank_with_llm(_TinyChat(tiny), split, sets, ["t"] * split.n_items, methods=("first",))
