@@ -35,12 +35,12 @@ Factory = Callable[[MovieLens, int], Recommender]
 
 # chapter 04: the sequence models' configurations, chosen on the validation targets only
 # (SASRec-BCE uses SASRec's). An epoch cuts every history into windows (window="all"), so
-# every model sees each training transition once per epoch. GRU4Rec's learning rate and
-# dropout were chosen as SASRec's were: a recurrent model trained with the same full
-# softmax needs a larger step than the transformer. BERT4Rec's budget of epochs keeps the
-# chapter short (not tuned; it is known to need far longer). Every sequence model trains
-# for a fixed number of epochs (no time box), so its numbers do not depend on the
-# machine's load; the best evaluated epoch (on validation) is restored.
+# every model sees each training transition once per epoch. GRU4Rec's learning rate,
+# dropout and epochs were chosen on validation too (here it needed a larger step than
+# the transformer). BERT4Rec's budget of epochs keeps the chapter short (not tuned; it
+# is known to need far longer). Every sequence model trains for a fixed number of epochs
+# (no time box), so its numbers do not depend on the machine's load; the best evaluated
+# epoch (on validation) is restored.
 SASREC_CONFIG: Mapping[str, object] = MappingProxyType(
     dict(max_len=50, window="all", dropout=0.3, lr=2e-3, epochs=24, eval_every=3, time_budget=None)
 )

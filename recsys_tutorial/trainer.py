@@ -188,8 +188,8 @@ class SequenceRecommender:
     ``forward(tokens)`` returns one vector per position and ``logits(hidden)`` scores
     them against every item. By default a training batch is ``(inputs, targets)``: a
     window of each history and the same window shifted by one (next-item targets,
-    ``0`` = padding). ``window="last"`` takes each user's latest ``max_len + 1`` items
-    (as SASRec's authors do); ``"random"`` a random window of long histories each
+    ``0`` = padding). ``window="last"`` takes each user's latest :meth:`window_span`
+    items (as SASRec's authors do); ``"random"`` a random window of long histories each
     epoch; ``"all"`` cuts every history into consecutive windows (overlapping by one
     item), so each epoch predicts every training transition once. ``epochs`` bounds the
     run so that it is repeatable; ``time_budget`` (seconds) is a safety net on slow
