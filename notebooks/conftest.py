@@ -33,7 +33,11 @@ LONGEST_FIRST = ["06", "04", "05", "02", "03", "01", "00"]
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         prefix = Path(str(item.fspath)).name[:2]
-        return LONGEST_FIRST.index(prefix) if prefix in LONGEST_FIRST else len(LONGEST_FIRST)
+        return (
+            LONGEST_FIRST.index(prefix)
+            if prefix in LONGEST_FIRST
+            else len(LONGEST_FIRST)
+        )
 
     items.sort(key=rank)
 
@@ -56,14 +60,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             out["execution_count"] = item.cell_num + 1
 
 
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    if not _is_cell(item) or (nextitem is not None and nextitem.parent is item.parent):
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> None:
+    if not _is_cell(item) or (
+        nextitem is not None and nextitem.parent is item.parent
+    ):
         return
     path = str(item.parent.fspath)
     if path in _failed:
         return
     notebook = item.parent.nb
-    notebook.metadata["execution_seconds"] = time.time() - _started.get(path, time.time())
+    notebook.metadata["execution_seconds"] = time.time() - _started.get(
+        path, time.time()
+    )
     EXECUTED.mkdir(parents=True, exist_ok=True)
     target = EXECUTED / Path(path).name
     tmp = target.with_suffix(".tmp")
@@ -85,8 +95,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         notebook = nbformat.read(str(executed), as_version=4)
         seconds = notebook.metadata.pop("execution_seconds", None)
         cache.cache_notebook_bundle(
-            CacheBundleIn(notebook, str(source), data={"execution_seconds": seconds}),
-            check_validity=False, overwrite=True,
+            CacheBundleIn(
+                notebook, str(source), data={"execution_seconds": seconds}
+            ),
+            check_validity=False,
+            overwrite=True,
         )
         executed.unlink()
         pointer.unlink()
