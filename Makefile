@@ -9,7 +9,12 @@ STAMP := $(VENV)/.installed-stamp
 JOBS ?= 2
 BUILD_BOOK := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: book test student clean
+.PHONY: book test student clean data-check
+
+# First, before anything is installed: is MovieLens-100k here or downloadable? Stops within
+# seconds with the loader's message (what is missing, RECSYS_TUTORIAL_DATA, the URL).
+data-check:
+	@$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) scripts/check_data.py
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,18 +26,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-book: $(STAMP)
+book: data-check $(STAMP)
 	$(BUILD_BOOK)
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 
 # Solutions removed: student notebooks in _build/student/notebooks, site in _build/student/_build/html.
-student: $(STAMP)
+student: data-check $(STAMP)
 	$(BIN)/python scripts/student_edition.py notebooks
 	$(BUILD_BOOK) --config "$$($(BIN)/python scripts/student_edition.py config)" --path-output _build/student
 	$(BIN)/python scripts/student_edition.py check
 	@echo "The student edition is in $(CURDIR)/_build/student/_build/html/index.html"
 
-test: $(STAMP)
+test: data-check $(STAMP)
 	$(BIN)/ruff check recsys_tutorial tests scripts book/_ext notebooks/conftest.py
 	$(BIN)/python scripts/sync_setup_cells.py --check
 	$(BIN)/python -m pytest tests --ignore=tests/browser -n $(JOBS)

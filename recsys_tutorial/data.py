@@ -7,7 +7,6 @@ Explained in chapter 00, *The language of a platform*.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import zipfile
@@ -16,27 +15,31 @@ from pathlib import Path
 
 import pandas as pd
 
-ENV_VAR = "RECSYS_TUTORIAL_DATA"
-ARCHIVE_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
-# GroupLens publishes the archive's MD5 beside it (ml-100k.zip.md5); every member
-# the course reads is then checked by SHA-256 below, before it is moved into place.
-ARCHIVE_HASH = "md5:0e33842e24a9c977be4e0107933c0723"
-FOLDER = "ml-100k"
-FILE_SHA256 = {
-    "u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
-    "u.item": "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701",
-    "u.user": "f120e114da2e8cf314fd28f99417c94ae9ddf1cb6db8ce0e4b5995d40e90e62c",
-    "u.genre": "9757e0d3e6b298159a80dd48eaf938114690e911e39af97a76949ef1663610bb",
-}
+from .datafiles import (
+    ARCHIVE_HASH,
+    ARCHIVE_URL,
+    ENV_VAR,
+    FILE_SHA256,
+    FOLDER,
+    DataError,
+    default_data_dir,
+    find_folder,
+    missing_message,
+    sha256_file,
+    verify_file,
+)
+
+__all__ = [
+    "ARCHIVE_HASH", "ARCHIVE_URL", "ENV_VAR", "FILE_SHA256", "FOLDER", "GENRES", "DataError",
+    "MovieLens", "default_data_dir", "download_movielens_100k", "load_movielens_100k",
+    "sha256_file", "verify_file",
+]
+
 GENRES = (
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
     "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
     "Romance", "Sci-Fi", "Thriller", "War", "Western",
 )
-
-
-class DataError(RuntimeError):
-    """The MovieLens files are missing, corrupted or cannot be downloaded."""
 
 
 @dataclass(frozen=True)
@@ -54,57 +57,6 @@ class MovieLens:
     items: pd.DataFrame
     users: pd.DataFrame
     path: Path
-
-
-def default_data_dir() -> Path:
-    """Where the data lives: ``$RECSYS_TUTORIAL_DATA`` or the user's cache directory."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("recsys_tutorial"))
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify_file(path: Path) -> None:
-    """Raise :class:`DataError` unless ``path`` has the SHA-256 GroupLens shipped."""
-    expected = FILE_SHA256[path.name]
-    actual = sha256_file(path)
-    if actual != expected:
-        raise DataError(
-            f"{path} is corrupted or truncated: SHA-256 {actual}, expected {expected}. "
-            f"Delete the folder {path.parent} and load again to download a fresh copy, "
-            f"or point {ENV_VAR} at a directory holding an intact '{FOLDER}/'."
-        )
-
-
-def _find_folder(data_dir: Path) -> Path | None:
-    """Accept either ``data_dir/ml-100k/`` or ``data_dir`` itself being that folder."""
-    for candidate in (data_dir / FOLDER, data_dir):
-        if (candidate / "u.data").exists():
-            return candidate
-    return None
-
-
-def _missing_message(data_dir: Path, reason: str) -> str:
-    files = ", ".join(sorted(FILE_SHA256))
-    return (
-        f"MovieLens-100k not found in {data_dir} ({reason}). Expected the folder "
-        f"{data_dir / FOLDER} with the files {files} as shipped by GroupLens. "
-        f"Either allow the download (download=True, needs network access to "
-        f"files.grouplens.org), or download {ARCHIVE_URL} yourself, unzip it, and "
-        f"point the loader at the directory containing '{FOLDER}/' with "
-        f"data_dir=... or the environment variable {ENV_VAR}."
-    )
 
 
 def download_movielens_100k(data_dir: Path) -> Path:
@@ -129,7 +81,7 @@ def download_movielens_100k(data_dir: Path) -> Path:
             raise DataError(f"The downloaded archive failed its checksum: {err}") from err
         except Exception as err:  # network errors come in many types
             raise DataError(
-                _missing_message(data_dir, f"download failed: {type(err).__name__}: {err}")
+                missing_message(data_dir, f"download failed: {type(err).__name__}: {err}")
             ) from err
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(tmp_path / "extract")
@@ -187,14 +139,14 @@ def load_movielens_100k(
     Explained in chapter 00.
     """
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-    folder = _find_folder(root)
+    folder = find_folder(root)
     if folder is None:
         if not download:
-            raise DataError(_missing_message(root, "download=False"))
+            raise DataError(missing_message(root, "download=False"))
         folder = download_movielens_100k(root)
     missing = [name for name in FILE_SHA256 if not (folder / name).exists()]
     if missing:
-        raise DataError(_missing_message(root, f"missing files: {', '.join(missing)}"))
+        raise DataError(missing_message(root, f"missing files: {', '.join(missing)}"))
     for name in FILE_SHA256:
         verify_file(folder / name)
     return MovieLens(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -101,3 +105,35 @@ def test_corrupt_archive_member_leaves_nothing(movielens_dir, tmp_path, monkeypa
     with pytest.raises(DataError, match="u.item"):
         load_movielens_100k(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def _run_data_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    script = Path(__file__).resolve().parents[1] / "scripts" / "check_data.py"
+    return subprocess.run([sys.executable, str(script)], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_data_check_accepts_an_intact_copy(movielens_dir):
+    result = _run_data_check({"RECSYS_TUTORIAL_DATA": str(movielens_dir)})
+    assert result.returncode == 0, result.stderr
+    assert "verified copy" in result.stdout
+
+
+def test_data_check_names_a_damaged_file(movielens_dir, tmp_path):
+    folder = _copy(movielens_dir, tmp_path)
+    (folder / "u.item").write_bytes(b"truncated")
+    result = _run_data_check({"RECSYS_TUTORIAL_DATA": str(tmp_path)})
+    assert result.returncode == 1
+    assert "u.item is corrupted or truncated" in result.stderr
+
+
+def test_data_check_without_data_or_network_says_what_to_do(tmp_path):
+    # An unroutable proxy stands in for "no network", whatever this machine has.
+    env = {"RECSYS_TUTORIAL_DATA": str(tmp_path / "empty"),
+           "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    started = time.monotonic()
+    result = _run_data_check(env)
+    assert result.returncode == 1
+    assert time.monotonic() - started < 30
+    for needed in ("MovieLens-100k not found", data_module.ENV_VAR, data_module.ARCHIVE_URL):
+        assert needed in result.stderr
