@@ -46,8 +46,11 @@ test: data-check $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 -n $(JOBS) --dist loadscope -p no:cacheprovider notebooks
 	$(BUILD_BOOK)
 	$(MAKE) student
-	$(BIN)/python -m pytest tests/browser -p no:cacheprovider
+	$(BIN)/python -m pytest tests/browser -p no:cacheprovider -rs
 	@echo "The book is in $(CURDIR)/_build/html/index.html; page screenshots in _build/screenshots"
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; \
+	then echo "Browser tests: ran in headless Chromium."; \
+	else echo "WARNING: browser tests SKIPPED (no Chromium): install Debian's 'chromium' package to run them."; fi
 
 clean:
 	rm -rf _build
