@@ -1,9 +1,10 @@
 """Execute each notebook once: nbval runs it, and its outputs feed the book.
 
-nbval executes every code cell and fails on errors (the chapters' assertion cells
-make a broken claim an error). This plugin keeps the outputs nbval collected; when
-every cell of a notebook passed, the executed notebook is stored in the book's
-jupyter-cache, so ``jupyter-book build`` renders it without running it again.
+nbval executes every code cell and fails on errors (the chapters' assertion
+cells make a broken claim an error). This plugin keeps the outputs nbval
+collected; when every cell of a notebook passed, the executed notebook is
+stored in the book's jupyter-cache, so ``jupyter-book build`` renders it
+without running it again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def _is_cell(item: pytest.Item) -> bool:
     return type(item).__name__ == "IPyNbCell"
 
 
-# The longest chapters first, so that two workers finish together (cells keep their order).
+# The longest chapters first, so that two workers finish together (cells keep
+# their order).
 LONGEST_FIRST = ["06", "04", "05", "02", "03", "01", "00"]
 
 
