@@ -1,7 +1,7 @@
 """The built site as a reader sees it, in headless Chromium (run after the book build).
 
 Every chapter page loads without console errors from the site itself, its figures
-render, its Colab launch link is present, and the search page finds a chapter. A
+render, its code fits the page width, its Colab launch link is present, and the search page finds a chapter. A
 screenshot of each page is kept in ``_build/screenshots/``. Requests to other hosts (a
 CDN for MathJax, say) are not the site's errors: this machine may be offline.
 """
@@ -97,6 +97,13 @@ def test_chapter_page(chapter, server, browser):
     assert images, f"{chapter}: no figures rendered"
     broken = [src for ok, src in images if not ok]
     assert not broken, f"{chapter}: figures that did not render: {broken}"
+    # Code fits the page: no input cell scrolls sideways at a laptop's width.
+    wide = page.eval_on_selector_all(
+        ".cell_input pre",
+        "els => els.filter(e => e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => e.textContent.split('\\n').sort((a, b) => b.length - a.length)[0])",
+    )
+    assert not wide, f"{chapter}: code cells wider than the page, e.g. {wide[:3]}"
     colab = page.eval_on_selector_all(
         "a[href*='colab.research.google.com']", "links => links.map(l => l.href)"
     )
