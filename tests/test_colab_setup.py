@@ -1,4 +1,4 @@
-"""Each chapter's first code cell installs the course on Colab only, at the book's version."""
+"""Each chapter's first code cell installs the course on Colab only, from the book's branch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -17,23 +16,20 @@ from sync_setup_cells import TAG, setup_cells, setup_source  # noqa: E402
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-class FakeShell:
-    def __init__(self) -> None:
-        self.magics: list[tuple[str, str]] = []
+def run_setup(source: str, in_colab: bool, monkeypatch) -> list[str]:
+    """Run ``source`` in a real IPython shell; return the ``%pip`` lines as IPython expanded them."""
+    from IPython.core.interactiveshell import InteractiveShell
 
-    def run_line_magic(self, name: str, line: str) -> None:
-        self.magics.append((name, line))
-
-
-def run_setup(source: str, in_colab: bool, monkeypatch) -> FakeShell:
-    shell = FakeShell()
     if in_colab:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    code = TransformerManager().transform_cell(source)
-    exec(code, {"get_ipython": lambda: shell})
-    return shell
+    shell = InteractiveShell.instance()
+    lines: list[str] = []
+    shell.register_magic_function(lines.append, "line", "pip")
+    result = shell.run_cell(source, store_history=False)
+    result.raise_error()
+    return lines
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -46,18 +42,29 @@ def test_setup_cell_is_first_code_cell_and_current(path):
     assert cells[0].source == setup_source(), "run: python scripts/sync_setup_cells.py"
 
 
-def test_installs_only_on_colab_and_pins_the_version(monkeypatch):
-    import tomllib
-
+def test_installs_only_on_colab_from_the_configured_branch(monkeypatch):
     import yaml
 
     source = setup_source()
-    assert run_setup(source, in_colab=False, monkeypatch=monkeypatch).magics == []
-    magics = run_setup(source, in_colab=True, monkeypatch=monkeypatch).magics
-    assert len(magics) == 1 and magics[0][0] == "pip"
-    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert f"git+{url}@v{version}" in magics[0][1]
+    assert run_setup(source, in_colab=False, monkeypatch=monkeypatch) == []
+    lines = run_setup(source, in_colab=True, monkeypatch=monkeypatch)
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    url, branch = repository["url"].rstrip("/"), repository["branch"]
+    assert lines == [f'install -q "recsys_tutorial[text] @ git+{url}@{branch}"']
+
+
+def test_every_line_fits_the_page():
+    for line in setup_source().splitlines():
+        assert len(line) <= 79, line
+
+
+def test_a_long_repository_url_is_split_and_still_installs(tmp_path, monkeypatch):
+    url = "https://github.com/an-organisation-with-a-long-name/" + "r" * 60
+    (tmp_path / "_config.yml").write_text(f"repository:\n  url: {url}\n  branch: course\n")
+    source = setup_source(tmp_path)
+    assert max(len(line) for line in source.splitlines()) <= 79
+    lines = run_setup(source, in_colab=True, monkeypatch=monkeypatch)
+    assert lines == [f'install -q "recsys_tutorial[text] @ git+{url}@course"']
 
 
 def test_package_version_matches_pyproject():
