@@ -8,6 +8,20 @@ TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed-stamp
 JOBS ?= 2
 BUILD_BOOK := $(BIN)/jupyter-book build . -W -n --keep-going
+# What a build leaves besides the execution cache. A build that fails, or whose pages show
+# an error output (scripts/check_site.py), removes it all, so that the next build reads
+# every page again instead of trusting the environment of a broken one.
+BOOK_STATE := _build/html _build/.doctrees _build/jupyter_execute _build/reports
+# $(call checked_build,COMMAND,STATE): run the build COMMAND, then scan its site (the
+# first path of STATE); on any failure remove STATE and stop.
+checked_build = { $(1) && $(BIN)/python scripts/check_site.py $(firstword $(2)); } || \
+	{ rm -rf $(2); echo "The build failed; removed $(2) so that the next build starts afresh." >&2; exit 1; }
+# Where the student notebooks are published (a repository of their own, e.g.
+# https://github.com/your-org/course-student, notebooks in its notebooks/ folder): the
+# student site's launch buttons open them there. Empty: the student site has none.
+STUDENT_REPOSITORY ?=
+STUDENT_BRANCH ?= main
+STUDENT_STATE := _build/student/_build/html _build/student/_build/.doctrees _build/student/_build/jupyter_execute
 
 .PHONY: book test student clean data-check
 
@@ -28,13 +42,15 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 book: data-check $(STAMP)
-	$(BUILD_BOOK)
+	@$(call checked_build,$(BUILD_BOOK),$(BOOK_STATE))
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 
-# Solutions removed: student notebooks in _build/student/notebooks, site in _build/student/_build/html.
+# Solutions removed, from the chapters `make book` executed (nothing runs again): notebooks
+# to hand out in _build/student/notebooks, the site (built from the stripped notebooks in
+# _build/student/src) in _build/student/_build/html; then every file is checked for leaks.
 student: data-check $(STAMP)
-	$(BIN)/python scripts/student_edition.py notebooks
-	$(BUILD_BOOK) --config "$$($(BIN)/python scripts/student_edition.py config)" --path-output _build/student
+	$(BIN)/python scripts/student_edition.py source --repository "$(STUDENT_REPOSITORY)" --branch "$(STUDENT_BRANCH)"
+	@$(call checked_build,$(BIN)/jupyter-book build _build/student/src --path-output _build/student -W -n --keep-going,$(STUDENT_STATE))
 	$(BIN)/python scripts/student_edition.py check
 	@echo "The student edition is in $(CURDIR)/_build/student/_build/html/index.html"
 
@@ -47,7 +63,8 @@ test: data-check $(STAMP)
 	# Each notebook runs once, here (two side by side, one torch thread each); its outputs
 	# go to the book's execution cache.
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 -n $(JOBS) --dist loadscope -p no:cacheprovider notebooks
-	$(BUILD_BOOK)
+	# --all: every page is rendered again from the cache nbval just filled.
+	@$(call checked_build,$(BUILD_BOOK) --all,$(BOOK_STATE))
 	$(MAKE) student
 	$(BIN)/python -m pytest tests/browser -p no:cacheprovider -rs
 	@echo "The book is in $(CURDIR)/_build/html/index.html; page screenshots in _build/screenshots"

@@ -1,33 +1,91 @@
-"""The student edition: notebooks without solutions, and a check that nothing leaks.
+"""The student edition: notebooks and a site without solutions, and a check that nothing leaks.
 
-``write`` copies every chapter to ``_build/student/notebooks/`` without the cells tagged
-``solution`` and without the gated ``solution-start`` / ``solution-end`` blocks (and any
-``{solution}`` directive in markdown), with outputs cleared. ``check`` verifies that no
-solution text appears in those notebooks or in the student site, which is built with
-``student_edition`` set (book/_ext/student_edition.py).
+``source`` takes the chapters as the main build executed them
+(``_build/jupyter_execute/notebooks/``, written by ``make book`` or ``make test``), removes
+the solutions (cells tagged ``solution`` with their outputs, gated ``solution-start`` ...
+``solution-end`` blocks, ``{solution}`` directives) and writes
+
+- ``_build/student/notebooks/``: the notebooks to hand out, outputs cleared;
+- ``_build/student/src/``: a book source tree (``_config.yml``, ``_toc.yml``, ``book/``, the
+  stripped chapters with their outputs), which ``jupyter-book`` builds with execution off
+  into ``_build/student/_build/html``. Its pages, ``_sources``, downloads and search index
+  are therefore made from solution-free notebooks only.
+
+The site's launch buttons open the student notebooks in the repository given by
+``--repository`` (``make student STUDENT_REPOSITORY=...``); without one there are none.
+
+``check`` scans every file under ``_build/student/`` (any type; HTML entities and JSON
+escapes decoded) for lines of the removed solutions (their sources and outputs, images by
+hash, solution-only identifiers in the search index) and of every file under
+``grading/hidden/``, and checks every link of the student HTML: none may point at the full
+notebooks, outside the site, or at a missing file or anchor.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import html
+import json
 import re
+import shutil
 import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "_build" / "student"
+SRC = OUT / "src"
+HANDOUT = OUT / "notebooks"
+SITE = OUT / "_build" / "html"
+EXECUTED = ROOT / "_build" / "jupyter_execute" / "notebooks"
+MAIN_SITE = ROOT / "_build" / "html"
+HIDDEN = ROOT / "grading" / "hidden"
 SOLUTION_TAG = "solution"
+MIN_LINE = 25  # characters: shorter lines are too common to prove a leak
+MIN_HASHED = 64  # bytes: smaller files (an empty __init__.py) are not distinctive
 _DIRECTIVE = re.compile(r"(`{3,}|:{3,})\{solution\}.*?\n\1[ \t]*(?:\n|$)", re.S)
 _START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}")
 _END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}")
+_FENCE = re.compile(r"^(`{3,}|:{3,})")
+_WORD = re.compile(r"\w+")
+_IDENTIFIER = re.compile(r"\b[A-Za-z]\w*_\w+\b")
+_SPACE = re.compile(r"\s+")
+_TAG = re.compile(r"<[^<>]*>")
+_JSON_ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])')
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{400,}={0,2}")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_SIGNATURE = re.compile(r"\s*(async\s+)?(def|class)\s+\w+.*:\s*(#.*)?$")
+
+
+class StudentEditionError(RuntimeError):
+    """The student edition cannot be made; the message says what to do."""
+
+
+# ---------------------------------------------------------------------------- stripping
+
+
+@dataclass
+class Removed:
+    """What ``strip_solutions`` took out: texts (sources and outputs) and images."""
+
+    texts: list[str] = field(default_factory=list)
+    images: list[bytes] = field(default_factory=list)
+    cells: int = 0
 
 
 def _split_markdown(source: str) -> list[str]:
     """Split a markdown cell at gated-directive boundaries, keeping each directive whole."""
-    parts, current = [], []
+    parts: list[str] = []
+    current: list[str] = []
     lines = source.splitlines(keepends=True)
     i = 0
     while i < len(lines):
@@ -36,7 +94,7 @@ def _split_markdown(source: str) -> list[str]:
             if current:
                 parts.append("".join(current))
                 current = []
-            fence = re.match(r"^(`{3,}|:{3,})", line).group(1)
+            fence = _FENCE.match(line).group(1)
             block = [line]
             i += 1
             while i < len(lines):
@@ -53,9 +111,31 @@ def _split_markdown(source: str) -> list[str]:
     return parts
 
 
-def strip_solutions(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
-    """A copy of ``notebook`` without solutions, and the removed solution texts."""
-    removed: list[str] = []
+def _output_texts(output: dict) -> Iterable[str]:
+    if output.get("output_type") == "stream":
+        yield output.get("text", "")
+    elif output.get("output_type") == "error":
+        yield output.get("evalue", "")
+        yield _ANSI.sub("", "\n".join(output.get("traceback", [])))
+    for mime, value in output.get("data", {}).items():
+        if not mime.startswith("image/") or mime == "image/svg+xml":
+            yield value if isinstance(value, str) else json.dumps(value)
+
+
+def _output_images(output: dict) -> Iterable[bytes]:
+    for mime, value in output.get("data", {}).items():
+        if mime.startswith("image/") and mime != "image/svg+xml" and isinstance(value, str):
+            yield base64.b64decode(value)
+
+
+def strip_solutions(
+    notebook: nbformat.NotebookNode, keep_outputs: bool = False
+) -> tuple[nbformat.NotebookNode, Removed]:
+    """A copy of ``notebook`` without solutions, and what was removed.
+
+    The outputs of the cells kept are cleared unless ``keep_outputs``.
+    """
+    removed = Removed()
     cells = []
     inside = False
     for cell in notebook.cells:
@@ -67,104 +147,513 @@ def strip_solutions(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookN
                 elif _END.match(part):
                     inside = False
                 elif inside:
-                    removed.append(part)
+                    removed.texts.append(part)
                 else:
-                    removed.extend(m.group(0) for m in _DIRECTIVE.finditer(part))
+                    removed.texts.extend(m.group(0) for m in _DIRECTIVE.finditer(part))
                     kept.append(_DIRECTIVE.sub("", part))
             text = "".join(kept).strip("\n")
             if text.strip():
                 cells.append(nbformat.v4.new_markdown_cell(text, metadata=cell.metadata))
+            else:
+                removed.cells += 1
             continue
         if inside or SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
-            removed.append(cell.source)
+            removed.cells += 1
+            removed.texts.append(cell.source)
+            for output in cell.get("outputs", []):
+                removed.texts.extend(_output_texts(output))
+                removed.images.extend(_output_images(output))
             continue
         copy = nbformat.from_dict(dict(cell))
-        copy.outputs, copy.execution_count = [], None
+        if cell.cell_type == "code" and not keep_outputs:
+            copy.outputs, copy.execution_count = [], None
         cells.append(copy)
+    if inside:
+        raise StudentEditionError("a solution-start without its solution-end")
     student = nbformat.from_dict(dict(notebook))
     student.cells = cells
     return student, removed
 
 
-def _fingerprints(texts: list[str]) -> list[str]:
-    """Distinctive lines of the solutions, to search for in the student edition."""
-    lines = []
-    for text in texts:
-        for line in text.splitlines():
-            line = line.strip()
-            if len(line) >= 25 and not line.startswith(("#", "```", ":::", ":class:")):
-                lines.append(line)
-    return lines
+def notebook_text(notebook: nbformat.NotebookNode) -> str:
+    """The sources and text outputs of ``notebook``."""
+    texts = []
+    for cell in notebook.cells:
+        texts.append(cell.source)
+        for output in cell.get("outputs", []):
+            texts.extend(_output_texts(output))
+    return "\n".join(texts)
 
 
-def write() -> list[str]:
-    """Write the student notebooks; return the fingerprints of everything removed."""
-    target = OUT / "notebooks"
-    target.mkdir(parents=True, exist_ok=True)
-    fingerprints, kept = [], []
-    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
-        student, removed = strip_solutions(nbformat.read(path, as_version=4))
-        nbformat.write(student, target / path.name)
-        fingerprints += _fingerprints(removed)
-        kept += [c.source for c in student.cells]
-    # A line that the chapters also use outside a solution (an import, say) proves nothing.
-    kept_text = "\n".join(kept)
-    return [line for line in fingerprints if line not in kept_text]
+# ------------------------------------------------------------------------- fingerprints
 
 
-def student_config() -> Path:
-    """The book's configuration with solutions hidden, for the student site."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["title"] += " (student edition)"
-    config.setdefault("sphinx", {}).setdefault("config", {})["student_edition"] = True
-    config["execute"]["cache"] = str(ROOT / "_build" / ".jupyter_cache")
-    extensions = config["sphinx"].get("local_extensions", {})
-    config["sphinx"]["local_extensions"] = {name: str(ROOT / where) for name, where in extensions.items()}
-    path = OUT / "_config.yml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+def _normalise(line: str) -> str:
+    return _SPACE.sub(" ", line).strip()
 
 
-def check(fingerprints: list[str]) -> list[str]:
-    """Every place a solution line appears in the student notebooks or site."""
-    import html
+def _unmarkdown(line: str) -> str:
+    """A markdown line as its rendered text reads: roles, links, emphasis and code marks gone."""
+    line = re.sub(r"\{[\w:+-]+\}`([^`]*)`", r"\1", line)
+    line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)
+    return re.sub(r"[*`]", "", line)
 
-    leaks = []
-    files = list((OUT / "notebooks").glob("*.ipynb"))
-    site = OUT / "_build" / "html"
-    files += list(site.rglob("*.html")) if site.exists() else []
+
+def _candidate_lines(text: str) -> Iterable[str]:
+    for raw in text.splitlines():
+        if _FENCE.match(raw.strip()) or raw.strip().startswith((":class:", ":label:")):
+            continue
+        if _SIGNATURE.match(raw):
+            continue  # a signature is the task (an assignment hands it out), not the answer
+        for variant in {raw, _unmarkdown(raw)}:
+            for segment in re.split(r"\$|\|", variant):
+                segment = _normalise(segment)
+                if len(segment) >= MIN_LINE and re.search(r"\w{3}", segment):
+                    yield segment
+
+
+def _identifiers(text: str) -> set[str]:
+    return {m.group(0) for m in _IDENTIFIER.finditer(text) if len(m.group(0)) >= 6}
+
+
+@dataclass
+class Fingerprints:
+    """What must not appear in the student edition, each with the reason it is listed."""
+
+    lines: dict[str, str] = field(default_factory=dict)  # line -> where it comes from
+    identifiers: dict[str, str] = field(default_factory=dict)  # for the search index
+    hashes: dict[str, str] = field(default_factory=dict)  # sha256 -> where it comes from
+
+    def __len__(self) -> int:
+        return len(self.lines) + len(self.identifiers) + len(self.hashes)
+
+
+def fingerprints(
+    removed: dict[str, Removed], public_text: str, hidden: dict[str, bytes] | None = None
+) -> Fingerprints:
+    """Fingerprints of the removed solutions (by chapter) and of hidden files (by path).
+
+    A line or identifier that also occurs in ``public_text`` (the student edition's
+    sources, the package, the prose pages) proves nothing and is left out.
+    """
+    public = _normalise(public_text)
+    public_unmarked = _normalise(_unmarkdown(public_text))
+    public_words = set(_WORD.findall(public_text))
+    found = Fingerprints()
+
+    def add_lines(text: str, origin: str) -> None:
+        for line in _candidate_lines(text):
+            if line not in public and line not in public_unmarked:
+                found.lines.setdefault(line, origin)
+
+    for name, what in removed.items():
+        origin = f"a solution of {name}"
+        for text in what.texts:
+            add_lines(text, origin)
+            for word in _identifiers(text) - public_words:
+                found.identifiers.setdefault(word, origin)
+        for image in what.images:
+            found.hashes.setdefault(hashlib.sha256(image).hexdigest(), f"an image of {origin}")
+    for name, content in (hidden or {}).items():
+        origin = f"hidden file {name}"
+        if len(content) >= MIN_HASHED:
+            found.hashes.setdefault(hashlib.sha256(content).hexdigest(), origin)
+        text = content.decode("utf-8", errors="ignore")
+        lines = "\n".join(line for line in text.splitlines() if not re.match(r"\s*(import|from)\s", line))
+        add_lines(lines, origin)
+    return found
+
+
+# ----------------------------------------------------------------------------- the scan
+
+
+class _LineIndex:
+    """Find which fingerprint lines occur in a text line, through one word of each."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.by_word: dict[str, list[str]] = defaultdict(list)
+        for line in lines:
+            words = _WORD.findall(line)
+            inner = words[1:-1] or words  # the end words may be cut in a longer text
+            self.by_word[max(inner, key=len)].append(line)
+
+    def find(self, text: str) -> set[str]:
+        words = set(_WORD.findall(text)) & self.by_word.keys()
+        return {fp for word in words for fp in self.by_word[word] if fp in text}
+
+
+def _json_unescape(text: str) -> str:
+    return _JSON_ESCAPE.sub(lambda m: json.loads(f'"{m.group(0)}"'), text)
+
+
+def _views(line: str) -> set[str]:
+    """The ways a raw file line can hold text: as is, JSON-decoded, HTML-decoded."""
+    line = _BASE64.sub(" ", line)
+    views = {line}
+    if "\\" in line:
+        views.add(_json_unescape(line))
+    for view in list(views):
+        if "<" in view or "&" in view:
+            views.add(html.unescape(_TAG.sub("", view)))
+    return {_normalise(piece) for view in views for piece in view.split("\n")}
+
+
+def _embedded_images(path: Path, data: bytes, text: str) -> Iterable[bytes]:
+    if path.suffix == ".ipynb":
+        try:
+            notebook = json.loads(text)
+        except ValueError:
+            return
+        for cell in notebook.get("cells", []):
+            for output in cell.get("outputs", []):
+                for mime, value in output.get("data", {}).items():
+                    if mime.startswith("image/") and mime != "image/svg+xml":
+                        value = "".join(value) if isinstance(value, list) else value
+                        yield base64.b64decode(value)
+    for match in re.finditer(r"data:image/[\w+.-]+;base64,([A-Za-z0-9+/=]+)", text):
+        yield base64.b64decode(match.group(1) + "==")
+
+
+def _search_terms(text: str) -> set[str]:
+    match = re.search(r"\{.*\}", text, re.S)
+    try:
+        index = json.loads(match.group(0)) if match else {}
+    except ValueError:
+        return set()
+    return set(index.get("terms", {})) | set(index.get("titleterms", {}))
+
+
+def scan(tree: Path, found: Fingerprints, relative_to: Path | None = None) -> tuple[list[str], int]:
+    """Every occurrence of a fingerprint in any file under ``tree``, and the files read.
+
+    Messages read ``path:line: ...``.
+    """
+    from sphinx.search.en import SearchEnglish
+
+    stem = SearchEnglish({}).stem
+    stems = {stem(word): (word, origin) for word, origin in found.identifiers.items()}
+    index = _LineIndex(found.lines)
+    base = relative_to or tree
+    problems = []
+    files = sorted(p for p in tree.rglob("*") if p.is_file() and not p.is_symlink())
     for path in files:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".html":
-            text = html.unescape(re.sub(r"<[^>]+>", "", text))
-        for line in fingerprints:
-            if line in text:
-                leaks.append(f"{path.relative_to(ROOT)}: {line[:70]}")
-    return leaks
+        name = path.relative_to(base) if path.is_relative_to(base) else path
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) >= MIN_HASHED and digest in found.hashes:
+            problems.append(f"{name}:1: the file is {found.hashes[digest]}")
+        text = data.decode("utf-8", errors="replace")
+        for image in _embedded_images(path, data, text):
+            origin = found.hashes.get(hashlib.sha256(image).hexdigest())
+            if origin:
+                problems.append(f"{name}:1: an embedded image is {origin}")
+        for number, line in enumerate(text.splitlines(), start=1):
+            hits = set()
+            for view in _views(line):
+                hits |= index.find(view)
+            for hit in sorted(hits):
+                problems.append(f"{name}:{number}: text of {found.lines[hit]}: {hit[:80]!r}")
+        if path.name == "searchindex.js":
+            for term in sorted(_search_terms(text) & stems.keys()):
+                word, origin = stems[term]
+                problems.append(f"{name}:1: search term {term!r} ({word}) of {origin}")
+    return problems, len(files)
+
+
+# ----------------------------------------------------------------------------- the links
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[int, str]] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in ("id", "name"):
+                self.ids.add(value)
+            elif name in ("href", "src", "action", "data-url"):
+                self.links.append((self.getpos()[0], value))
+            elif name == "srcset":
+                for candidate in value.split(","):
+                    if candidate.strip():
+                        self.links.append((self.getpos()[0], candidate.split()[0]))
+
+
+@dataclass
+class LinkRules:
+    """Where the full notebooks live, and where the student notebooks do (if anywhere)."""
+
+    full_repository: str  # https://github.com/org/name
+    student_repository: str = ""
+    full_site: str = ""  # the full site's public address, if it has one
+
+    def slug(self, url: str) -> str:
+        return urlparse(url).path.strip("/").removesuffix(".git").lower()
+
+
+_LAUNCH_HOSTS = ("colab.research.google.com", "mybinder.org", "deepnote.com")
+
+
+def _external_problem(url: str, rules: LinkRules) -> str | None:
+    decoded = unquote(unquote(url)).lower()
+    slug = rules.slug(rules.full_repository)
+    at_full = re.search(rf"(?<![\w.-]){re.escape(slug)}(?![\w.-])(.*)", decoded) if slug else None
+    if at_full and re.search(r"notebooks|\.ipynb", at_full.group(1)):
+        return "points at the full notebooks"
+    site = rules.full_site.rstrip("/").lower()
+    if site and decoded.startswith(site + "/") and re.search(r"_sources|_downloads|\.ipynb", decoded):
+        return "points at the full site's notebooks"
+    if urlparse(url).netloc.lower().endswith(_LAUNCH_HOSTS):
+        student = rules.slug(rules.student_repository)
+        if not student:
+            return "a launch button, but no student repository is configured"
+        if not re.search(rf"(?<![\w.-]){re.escape(student)}(?![\w.-])", decoded):
+            return f"a launch button that does not open {rules.student_repository}"
+    return None
+
+
+def check_links(site: Path, rules: LinkRules, relative_to: Path | None = None) -> tuple[list[str], int]:
+    """Problems with the links of every HTML page under ``site``, and the links checked."""
+    pages: dict[Path, _Links] = {}
+    for path in sorted(site.rglob("*.html")):
+        if "_static" in path.relative_to(site).parts:
+            continue  # the theme's Jinja macros, not pages
+        parser = _Links()
+        parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+        pages[path.resolve()] = parser
+    root = site.resolve()
+    base = relative_to or site
+    problems = []
+    count = 0
+    for page, parser in pages.items():
+        name = page.relative_to(base.resolve()) if page.is_relative_to(base.resolve()) else page
+        for line, url in parser.links:
+            count += 1
+            where = f"{name}:{line}: {url[:120]}"
+            parsed = urlparse(url)
+            if parsed.scheme in ("http", "https") or url.startswith("//"):
+                problem = _external_problem(url, rules)
+                if problem:
+                    problems.append(f"{where}: {problem}")
+                continue
+            if parsed.scheme in ("mailto", "javascript", "data", "tel"):
+                continue
+            if parsed.scheme or url.startswith("/"):
+                problems.append(f"{where}: points outside the student site")
+                continue
+            if not parsed.path:
+                target = page
+            else:
+                target = (page.parent / unquote(parsed.path)).resolve()
+                if not target.is_relative_to(root):
+                    problems.append(f"{where}: points outside the student site")
+                    continue
+                if target.is_dir():
+                    target = target / "index.html"
+                if not target.exists():
+                    problems.append(f"{where}: no such file in the student site")
+                    continue
+            if parsed.fragment and target.suffix == ".html":
+                ids = pages[target].ids if target in pages else set()
+                if unquote(parsed.fragment) not in ids:
+                    problems.append(f"{where}: no such anchor")
+    return problems, count
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+def _chapters() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source) for c in notebook.cells]
+
+
+def executed_chapters(allow_unexecuted: bool = False) -> dict[str, nbformat.NotebookNode]:
+    """The chapters as the main build executed them; a clear error if it has not run."""
+    if not (MAIN_SITE / "index.html").exists() or not EXECUTED.is_dir():
+        raise StudentEditionError(
+            "no main build: run `make book` first (the student edition reuses the chapters "
+            f"it executed, {EXECUTED.relative_to(ROOT)}/)"
+        )
+    chapters = {}
+    for path in _chapters():
+        executed = EXECUTED / path.name
+        if not executed.exists():
+            raise StudentEditionError(f"{executed.relative_to(ROOT)} is missing: run `make book`")
+        notebook = nbformat.read(executed, as_version=4)
+        if _cells(notebook) != _cells(nbformat.read(path, as_version=4)):
+            raise StudentEditionError(
+                f"notebooks/{path.name} changed since the main build executed it: run `make book`"
+            )
+        outputs = [c for c in notebook.cells if c.cell_type == "code" and c.get("outputs")]
+        if not outputs and not allow_unexecuted:
+            raise StudentEditionError(
+                f"{executed.relative_to(ROOT)} has no outputs (was the book built with "
+                "execution off?): run `make book`"
+            )
+        errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+        if errors:
+            raise StudentEditionError(
+                f"{executed.relative_to(ROOT)} holds an error ({errors[0].ename}): fix the "
+                "chapter and run `make book`"
+            )
+        chapters[path.name] = notebook
+    return chapters
+
+
+def _repository_slug(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or len(parsed.path.strip("/").split("/")) != 2:
+        raise StudentEditionError(
+            f"STUDENT_REPOSITORY={url!r}: give the address of a repository, "
+            "like https://github.com/your-org/course-student"
+        )
+    return parsed.path.strip("/").removesuffix(".git").lower()
+
+
+def student_config(repository: str, branch: str) -> dict:
+    """The book's configuration for the student site (execution off, student launch buttons)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    full = config["repository"]["url"]
+    config["title"] += " (student edition)"
+    config["execute"]["execute_notebooks"] = "off"  # the outputs come from the main build
+    config["execute"].pop("cache", None)
+    sphinx = config.setdefault("sphinx", {})
+    sphinx.setdefault("config", {})["student_edition"] = True
+    extensions = sphinx.get("local_extensions") or {}
+    sphinx["local_extensions"] = {name: str(ROOT / where) for name, where in extensions.items()}
+    config.setdefault("html", {}).pop("baseurl", None)
+    if repository:
+        if _repository_slug(repository) == _repository_slug(full):
+            raise StudentEditionError(
+                "STUDENT_REPOSITORY is the repository with the full notebooks; "
+                "publish the student notebooks in a repository of their own"
+            )
+        config["repository"] = {"url": repository, "branch": branch, "path_to_book": ""}
+        config["html"]["use_repository_button"] = True
+    else:
+        config["repository"] = {"url": "", "branch": branch, "path_to_book": ""}
+        config["launch_buttons"] = {
+            key: ("" if key.endswith("_url") else value)
+            for key, value in config.get("launch_buttons", {}).items()
+        }
+        for button in ("use_repository_button", "use_issues_button", "use_edit_page_button"):
+            config["html"][button] = False
+    config["student_edition"] = {"full_repository": full}
+    return config
+
+
+def write_source(repository: str = "", branch: str = "main", allow_unexecuted: bool = False) -> int:
+    """Write the hand-out notebooks and the student book's source; return cells removed."""
+    chapters = executed_chapters(allow_unexecuted)
+    config = student_config(repository, branch)
+    for stale in (SRC, HANDOUT, OUT / "_build"):
+        shutil.rmtree(stale, ignore_errors=True)
+    (SRC / "notebooks").mkdir(parents=True)
+    HANDOUT.mkdir(parents=True)
+    removed = 0
+    for name, notebook in chapters.items():
+        with_outputs, what = strip_solutions(notebook, keep_outputs=True)
+        nbformat.write(with_outputs, SRC / "notebooks" / name)
+        nbformat.write(strip_solutions(notebook)[0], HANDOUT / name)
+        removed += what.cells
+    shutil.copytree(ROOT / "book", SRC / "book", ignore=shutil.ignore_patterns("_ext", "__pycache__"))
+    shutil.copy(ROOT / "_toc.yml", SRC / "_toc.yml")
+    # jupyter-book would warn about the key; the check reads it from here
+    full = config.pop("student_edition")
+    (OUT / "links.json").write_text(json.dumps({**full, "student_repository": repository}, indent=1))
+    (SRC / "_config.yml").write_text(
+        "# Written by scripts/student_edition.py from _config.yml; do not edit.\n"
+        + yaml.safe_dump(config, sort_keys=False)
+    )
+    return removed
+
+
+def _public_text(chapters: dict[str, nbformat.NotebookNode]) -> str:
+    """All the student edition legitimately holds: stripped chapters, pages, the package."""
+    texts = [notebook_text(strip_solutions(nb, keep_outputs=True)[0]) for nb in chapters.values()]
+    for pattern in ("book/**/*.md", "book/**/*.bib", "recsys_tutorial/**/*.py", "*.yml"):
+        texts += [p.read_text(errors="replace") for p in sorted(ROOT.glob(pattern))]
+    return "\n".join(texts)
+
+
+def hidden_files(hidden: Path = HIDDEN) -> dict[str, bytes]:
+    """Every file under ``grading/hidden/``, by path."""
+    if not hidden.is_dir():
+        return {}
+    return {
+        str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p): p.read_bytes()
+        for p in sorted(hidden.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def check(allow_unexecuted: bool = False) -> int:
+    """Scan the student edition; print every problem; return the exit status."""
+    if not (SITE / "index.html").exists() or not (OUT / "links.json").exists():
+        print("no student site: run `make student`", file=sys.stderr)
+        return 1
+    chapters = executed_chapters(allow_unexecuted)
+    removed = {name: strip_solutions(nb)[1] for name, nb in chapters.items()}
+    hidden = hidden_files()
+    found = fingerprints(removed, _public_text(chapters), hidden)
+    leaks, files = scan(OUT, found, relative_to=ROOT)
+    links = json.loads((OUT / "links.json").read_text())
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    rules = LinkRules(
+        links["full_repository"], links["student_repository"], config.get("html", {}).get("baseurl") or ""
+    )
+    bad_links, count = check_links(SITE, rules, relative_to=ROOT)
+    for problem in leaks + bad_links:
+        print(problem, file=sys.stderr)
+    summary = (
+        f"{files} files under {OUT.relative_to(ROOT)}/ scanned for {len(found.lines)} solution "
+        f"and hidden-test lines, {len(found.identifiers)} solution-only identifiers and "
+        f"{len(found.hashes)} image or file hashes ({sum(r.cells for r in removed.values())} "
+        f"solution cells, {len(hidden)} hidden files); {count} links checked"
+    )
+    if leaks or bad_links:
+        print(
+            f"the student edition leaks: {len(leaks)} leaks, {len(bad_links)} bad links; {summary}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"nothing of the solutions in the student edition: {summary}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["notebooks", "config", "check"])
+    parser.add_argument("command", choices=["source", "check"])
+    parser.add_argument("--repository", default="", help="where the student notebooks are published")
+    parser.add_argument("--branch", default="main", help="the branch of --repository")
+    parser.add_argument(
+        "--allow-unexecuted", action="store_true", help="accept a main build made with execution off"
+    )
     args = parser.parse_args(argv)
-    if args.command == "notebooks":
-        count = len(write())
-        print(f"student notebooks in {OUT / 'notebooks'} ({count} solution lines removed)")
-    elif args.command == "config":
-        print(student_config())
-    else:
-        fingerprints = write()
-        if not (OUT / "_build" / "html" / "index.html").exists():
-            print("no student site: run `make student` first", file=sys.stderr)
-            return 1
-        leaks = check(fingerprints)
-        for leak in leaks:
-            print(f"solution text leaked: {leak}", file=sys.stderr)
-        if leaks:
-            return 1
-        print(f"no solution text in the student edition ({len(fingerprints)} solution lines checked)")
-    return 0
+    try:
+        if args.command == "source":
+            count = write_source(
+                args.repository.strip(), args.branch.strip() or "main", args.allow_unexecuted
+            )
+            where = args.repository or "no repository (no launch buttons)"
+            print(
+                f"{count} solution cells removed; notebooks to hand out in "
+                f"{HANDOUT.relative_to(ROOT)}/, the site's source in {SRC.relative_to(ROOT)}/ "
+                f"(launch buttons: {where})"
+            )
+            return 0
+        return check(args.allow_unexecuted)
+    except StudentEditionError as error:
+        print(f"student edition: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
