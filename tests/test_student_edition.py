@@ -1,27 +1,53 @@
-"""The student edition removes solutions, and only solutions."""
+"""The student edition removes solutions, and only solutions; its check finds any leak."""
 
 from __future__ import annotations
 
+import base64
+import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from student_edition import strip_solutions  # noqa: E402
+from student_edition import (  # noqa: E402
+    LinkRules,
+    StudentEditionError,
+    check_links,
+    fingerprints,
+    notebook_text,
+    scan,
+    strip_solutions,
+)
+
+SECRET = "gated_solution_code_that_must_go = 2 * answer_of_everything"
+SECRET_OUTPUT = "the secret answer is 0.4242, printed by the solution"
+SECRET_PROSE = "The reasoning behind the *solution*, hidden from students."
+IMAGE = bytes(range(100))  # a solution's figure, as the bytes of its file
+HIDDEN_TEST = "assert abs(hidden_expected_value - 0.4242) < 1e-9, 'hidden'\n"
+FULL = "https://github.com/course-org/course"
 
 
 def _notebook() -> nbformat.NotebookNode:
     nb = new_notebook()
     tagged = new_code_cell("answer_with_a_tagged_solution_cell = 42")
     tagged.metadata["tags"] = ["solution"]
+    gated = new_code_cell(SECRET)
+    gated.outputs = [
+        new_output("stream", name="stdout", text=SECRET_OUTPUT + "\n"),
+        new_output("display_data", data={"image/png": base64.b64encode(IMAGE).decode()}),
+    ]
+    visible = new_code_cell("visible_code_that_students_keep = 1")
+    visible.outputs = [new_output("stream", name="stdout", text="a visible output line, kept\n")]
     nb.cells = [
         new_markdown_cell("# Chapter\n\n```{exercise} Try\n:label: ex-a\n\nCompute the answer.\n```"),
-        new_code_cell("visible_code_that_students_keep = 1"),
+        visible,
         new_markdown_cell("```{solution-start} ex-a\n:class: dropdown\n```"),
-        new_markdown_cell("The reasoning behind the solution, hidden from students."),
-        new_code_cell("gated_solution_code_that_must_go = 2"),
+        new_markdown_cell(SECRET_PROSE),
+        gated,
         new_markdown_cell("```{solution-end}\n```\n\n## After the solution\n\nStill here."),
         tagged,
         new_markdown_cell(
@@ -34,11 +60,157 @@ def _notebook() -> nbformat.NotebookNode:
 def test_solutions_removed_and_the_rest_kept():
     student, removed = strip_solutions(_notebook())
     text = "\n".join(c.source for c in student.cells)
-    for gone in ["gated_solution_code_that_must_go", "reasoning behind the solution",
-                 "answer_with_a_tagged_solution_cell", "inline solution directive", "solution-start"]:
+    for gone in ["gated_solution_code_that_must_go", "reasoning behind the", "solution-start",
+                 "answer_with_a_tagged_solution_cell", "inline solution directive"]:
         assert gone not in text
     for kept in ["Compute the answer.", "visible_code_that_students_keep", "After the solution",
                  "Still here.", "Kept text."]:
         assert kept in text
-    assert any("gated_solution_code_that_must_go" in r for r in removed)
+    assert any(SECRET in r for r in removed.texts)
+    assert any(SECRET_OUTPUT in r for r in removed.texts), "solution outputs are fingerprinted"
+    assert removed.images == [IMAGE]
     assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
+
+
+def test_the_site_source_keeps_the_outputs_of_the_cells_kept():
+    student, _ = strip_solutions(_notebook(), keep_outputs=True)
+    text = notebook_text(student)
+    assert "a visible output line, kept" in text
+    assert SECRET_OUTPUT not in text and SECRET not in text
+
+
+def test_an_unclosed_solution_is_an_error():
+    nb = new_notebook(cells=[new_markdown_cell("```{solution-start} ex-a\n```"), new_code_cell("x = 1")])
+    with pytest.raises(StudentEditionError, match="solution-end"):
+        strip_solutions(nb)
+
+
+# A tiny student tree: what `make student` writes, made by hand.
+
+
+def _student_tree(tmp_path: Path) -> Path:
+    tree = tmp_path / "student"
+    student, _ = strip_solutions(_notebook(), keep_outputs=True)
+    (tree / "notebooks").mkdir(parents=True)
+    nbformat.write(strip_solutions(_notebook())[0], tree / "notebooks" / "01_x.ipynb")
+    site = tree / "_build" / "html"
+    (site / "_sources" / "notebooks").mkdir(parents=True)
+    (site / "_images").mkdir()
+    nbformat.write(student, site / "_sources" / "notebooks" / "01_x.ipynb")
+    (site / "index.html").write_text('<a href="notebooks/01_x.html#kept">chapter</a>')
+    (site / "notebooks").mkdir()
+    (site / "notebooks" / "01_x.html").write_text(
+        '<html><body><section id="kept"><h1>Chapter</h1>\n'
+        "<pre><span>visible_code_that_students_keep</span> = 1</pre>\n"
+        '<a href="../_sources/notebooks/01_x.ipynb" class="btn">.ipynb</a>\n'
+        '<a href="#kept">back</a> <a href="https://github.com/course-org/course">repository</a>\n'
+        "</section></body></html>\n"
+    )
+    (site / "searchindex.js").write_text(
+        'Search.setIndex({"terms": {"visible_code_that_students_keep": 0, "chapter": 0}, '
+        '"titles": ["Chapter"]})'
+    )
+    return tree
+
+
+def _found(tmp_path: Path):
+    removed = {"01_x.ipynb": strip_solutions(_notebook())[1]}
+    public = notebook_text(strip_solutions(_notebook(), keep_outputs=True)[0])
+    return fingerprints(removed, public, {"grading/hidden/ex-a.py": HIDDEN_TEST.encode() * 2})
+
+
+def _problems(tree: Path, found, student_repository: str = "") -> list[str]:
+    leaks, files = scan(tree, found)
+    assert files >= 5
+    links, count = check_links(tree / "_build" / "html", LinkRules(FULL, student_repository))
+    assert count >= 4
+    return leaks + links
+
+
+def test_a_clean_tree_passes(tmp_path):
+    found = _found(tmp_path)
+    assert SECRET in found.lines and len(found.hashes) == 2
+    assert _problems(_student_tree(tmp_path), found) == []
+
+
+def _plant_in_notebook(site: Path) -> str:
+    path = site.parent.parent / "notebooks" / "01_x.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(new_code_cell("# a planted solution\n" + SECRET))
+    nbformat.write(nb, path)
+    return "notebooks/01_x.ipynb:"
+
+
+def _plant_in_html(site: Path) -> str:
+    page = site / "notebooks" / "01_x.html"
+    escaped = "<p>The reasoning behind the <em>solution</em>, hidden from&nbsp;students.</p>"
+    page.write_text(page.read_text().replace("</section>", escaped + "\n</section>"))
+    return "_build/html/notebooks/01_x.html:5:"
+
+
+def _plant_output_in_js(site: Path) -> str:
+    (site / "_static").mkdir()
+    (site / "_static" / "data.js").write_text("var x = " + json.dumps({"t": SECRET_OUTPUT + "\n"}))
+    return "_build/html/_static/data.js:1:"
+
+
+def _plant_search_term(site: Path) -> str:
+    index = site / "searchindex.js"
+    index.write_text(index.read_text().replace('"chapter": 0', '"chapter": 0, "answer_of_everyth": 0'))
+    return "search term 'answer_of_everyth'"
+
+
+def _plant_image(site: Path) -> str:
+    (site / "_images" / "figure.png").write_bytes(IMAGE)
+    return "_build/html/_images/figure.png:1: the file is an image"
+
+
+def _plant_hidden_test(site: Path) -> str:
+    release = site.parent.parent / "assignments"
+    release.mkdir()
+    (release / "a1.py").write_text("x = 1\n" + HIDDEN_TEST)
+    return "assignments/a1.py:2: text of hidden file grading/hidden/ex-a.py"
+
+
+def _plant_full_colab_link(site: Path) -> str:
+    page = site / "notebooks" / "01_x.html"
+    colab = "https://colab.research.google.com/github/course-org/course/blob/main/notebooks/01_x.ipynb"
+    page.write_text(page.read_text().replace('href="#kept"', f'href="{colab}"'))
+    return "points at the full notebooks"
+
+
+def _plant_broken_anchor(site: Path) -> str:
+    page = site / "notebooks" / "01_x.html"
+    page.write_text(page.read_text().replace('href="#kept"', 'href="#id8"'))
+    return "01_x.html:4: #id8: no such anchor"
+
+
+def _plant_link_outside(site: Path) -> str:
+    page = site / "notebooks" / "01_x.html"
+    full = "../../../../html/_sources/notebooks/01_x.ipynb"
+    page.write_text(page.read_text().replace('href="#kept"', f'href="{full}"'))
+    return "points outside the student site"
+
+
+@pytest.mark.parametrize(
+    "plant",
+    [_plant_in_notebook, _plant_in_html, _plant_output_in_js, _plant_search_term, _plant_image,
+     _plant_hidden_test, _plant_full_colab_link, _plant_broken_anchor, _plant_link_outside],
+    ids=lambda f: f.__name__.removeprefix("_plant_"),
+)
+def test_a_planted_leak_fails_the_check(tmp_path, plant: Callable[[Path], str]):
+    tree = _student_tree(tmp_path)
+    expected = plant(tree / "_build" / "html")
+    problems = _problems(tree, _found(tmp_path))
+    assert any(expected in p for p in problems), problems
+
+
+def test_launch_buttons_open_the_student_repository_only(tmp_path):
+    tree = _student_tree(tmp_path)
+    page = tree / "_build" / "html" / "notebooks" / "01_x.html"
+    student = "https://colab.research.google.com/github/course-org/course-student/blob/main/notebooks/01_x.ipynb"
+    page.write_text(page.read_text().replace('href="#kept"', f'href="{student}"'))
+    found = _found(tmp_path)
+    assert _problems(tree, found, "https://github.com/course-org/course-student") == []
+    problems = _problems(tree, found)
+    assert any("no student repository is configured" in p for p in problems), problems
