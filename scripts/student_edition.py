@@ -2,7 +2,7 @@
 
 ``source`` takes the chapters as the main build executed them
 (``_build/jupyter_execute/notebooks/``, written by ``make book`` or ``make test``), removes
-the solutions (cells tagged ``solution`` with their outputs, gated ``solution-start`` ...
+the solutions (cells tagged ``solution`` or ``answer`` with their outputs, gated ``solution-start`` ...
 ``solution-end`` blocks, ``{solution}`` directives) and writes
 
 - ``_build/student/notebooks/``: the notebooks to hand out, outputs cleared;
@@ -49,7 +49,9 @@ SITE = OUT / "_build" / "html"
 EXECUTED = ROOT / "_build" / "jupyter_execute" / "notebooks"
 MAIN_SITE = ROOT / "_build" / "html"
 HIDDEN = ROOT / "grading" / "hidden"
-SOLUTION_TAG = "solution"
+# A cell with either tag is a solution (``answer`` marks the reference answers graded in
+# grading/assignments.yml, which sit inside solutions).
+SOLUTION_TAGS = {"solution", "answer"}
 MIN_LINE = 25  # characters: shorter lines are too common to prove a leak
 MIN_HASHED = 64  # bytes: smaller files (an empty __init__.py) are not distinctive
 _DIRECTIVE = re.compile(r"(`{3,}|:{3,})\{solution\}.*?\n\1[ \t]*(?:\n|$)", re.S)
@@ -157,7 +159,7 @@ def strip_solutions(
             else:
                 removed.cells += 1
             continue
-        if inside or SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
+        if inside or SOLUTION_TAGS & set(cell.get("metadata", {}).get("tags", [])):
             removed.cells += 1
             removed.texts.append(cell.source)
             for output in cell.get("outputs", []):

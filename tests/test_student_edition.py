@@ -35,6 +35,8 @@ def _notebook() -> nbformat.NotebookNode:
     nb = new_notebook()
     tagged = new_code_cell("answer_with_a_tagged_solution_cell = 42")
     tagged.metadata["tags"] = ["solution"]
+    graded = new_code_cell("reference_answer_cell_that_is_graded = 3")
+    graded.metadata["tags"] = ["answer"]
     gated = new_code_cell(SECRET)
     gated.outputs = [
         new_output("stream", name="stdout", text=SECRET_OUTPUT + "\n"),
@@ -50,6 +52,7 @@ def _notebook() -> nbformat.NotebookNode:
         gated,
         new_markdown_cell("```{solution-end}\n```\n\n## After the solution\n\nStill here."),
         tagged,
+        graded,
         new_markdown_cell(
             "```{solution} ex-a\n:class: dropdown\n\nAn inline solution directive.\n```\n\nKept text."
         ),
@@ -61,7 +64,8 @@ def test_solutions_removed_and_the_rest_kept():
     student, removed = strip_solutions(_notebook())
     text = "\n".join(c.source for c in student.cells)
     for gone in ["gated_solution_code_that_must_go", "reasoning behind the", "solution-start",
-                 "answer_with_a_tagged_solution_cell", "inline solution directive"]:
+                 "answer_with_a_tagged_solution_cell", "inline solution directive",
+                 "reference_answer_cell_that_is_graded"]:
         assert gone not in text
     for kept in ["Compute the answer.", "visible_code_that_students_keep", "After the solution",
                  "Still here.", "Kept text."]:
