@@ -63,7 +63,10 @@ def _int_key(value: int) -> str:
 
 def _float_keys(value: float, decimals: int) -> list[str]:
     """Keys of the two grid points around ``value`` at ``decimals`` decimals."""
-    low = math.floor(value * 10**decimals)
+    scaled = value * 10**decimals
+    if not math.isfinite(scaled):
+        return []
+    low = math.floor(scaled)
     return [f"float{decimals}:{low}", f"float{decimals}:{low + 1}"]
 
 
@@ -72,7 +75,7 @@ def _float_key(expected: float, decimals: int) -> str:
     return f"float{decimals}:{round(expected * 10**decimals)}"
 
 
-_PROBLEM = "Not checked: "
+_PROBLEM = "Cannot judge here: "
 
 
 def _kind(answer: object) -> str | None:

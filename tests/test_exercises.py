@@ -136,6 +136,7 @@ def test_always_equal_objects_fail(movielens, references):
     assert check("ex-01-trigram", LyingInt(references["ex-01-trigram"]))
     _wrong(check("ex-01-trigram", float(references["ex-01-trigram"])), "int(value)")
     _wrong(check("ex-00-ties", math.nan), "finite")
+    _wrong(check("ex-00-ties", 1e308), "Ties: the rule")
     _wrong(check("ex-02-sessions", 1, 2), "one answer")
     _wrong(check("ex-00-by-hand", 1), "two counts")
     _wrong(check("ex-00-by-hand", "978", True), "int")
