@@ -126,8 +126,8 @@ def _output_texts(output: dict) -> Iterable[str]:
 
 def _output_images(output: dict) -> Iterable[bytes]:
     for mime, value in output.get("data", {}).items():
-        if mime.startswith("image/") and mime != "image/svg+xml" and isinstance(value, str):
-            yield base64.b64decode(value)
+        if mime.startswith("image/") and mime != "image/svg+xml":
+            yield _decode("".join(value) if isinstance(value, list) else str(value))
 
 
 def strip_solutions(
@@ -300,20 +300,29 @@ def _views(line: str) -> set[str]:
     return {_normalise(piece) for view in views for piece in view.split("\n")}
 
 
+def _decode(value: str) -> bytes:
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4))
+    except ValueError:  # binascii.Error: not base64 after all
+        return b""
+
+
 def _embedded_images(path: Path, data: bytes, text: str) -> Iterable[bytes]:
     if path.suffix == ".ipynb":
         try:
             notebook = json.loads(text)
         except ValueError:
             return
+        if not isinstance(notebook, dict):
+            return
         for cell in notebook.get("cells", []):
             for output in cell.get("outputs", []):
                 for mime, value in output.get("data", {}).items():
                     if mime.startswith("image/") and mime != "image/svg+xml":
                         value = "".join(value) if isinstance(value, list) else value
-                        yield base64.b64decode(value)
-    for match in re.finditer(r"data:image/[\w+.-]+;base64,([A-Za-z0-9+/=]+)", text):
-        yield base64.b64decode(match.group(1) + "==")
+                        yield _decode(value if isinstance(value, str) else "")
+    for match in re.finditer(r"data:image/[\w+.-]+;base64,([A-Za-z0-9+/]+)", text):
+        yield _decode(match.group(1))
 
 
 def _search_terms(text: str) -> set[str]:
