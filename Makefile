@@ -23,7 +23,7 @@ STUDENT_REPOSITORY ?=
 STUDENT_BRANCH ?= main
 STUDENT_STATE := _build/student/_build/html _build/student/_build/.doctrees _build/student/_build/jupyter_execute
 
-.PHONY: book test student clean data-check
+.PHONY: book test student assignments grade clean data-check
 
 # First, before anything is installed: is MovieLens-100k here or downloadable? Stops within
 # seconds with the loader's message (what is missing, RECSYS_TUTORIAL_DATA, the URL).
@@ -54,12 +54,23 @@ student: data-check $(STAMP)
 	$(BIN)/python scripts/student_edition.py check
 	@echo "The student edition is in $(CURDIR)/_build/student/_build/html/index.html"
 
+# Graded assignments (otter-grader): the release in _build/student/assignments, the
+# autograders (hidden tests) in _build/autograder. Grade: make grade SUBMISSIONS=dir.
+assignments: data-check $(STAMP)
+	$(BIN)/python scripts/assignments.py build --jobs $(JOBS)
+
+grade: data-check $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-notebooks" >&2; exit 2; }
+	test -f _build/autograder/00/autograder.zip || $(BIN)/python scripts/assignments.py build --jobs $(JOBS)
+	$(BIN)/python scripts/assignments.py grade "$(SUBMISSIONS)" --jobs $(JOBS)
+
 test: data-check $(STAMP)
 	$(BIN)/ruff check recsys_tutorial tests scripts book/_ext notebooks
 	# Notebook code fits the page: 79 characters (notebooks/ruff.toml).
 	$(BIN)/ruff format --check notebooks
 	$(BIN)/python scripts/sync_setup_cells.py --check
 	$(BIN)/python -m pytest tests --ignore=tests/browser -n $(JOBS)
+	$(BIN)/python scripts/assignments.py selftest --jobs $(JOBS)
 	# Each notebook runs once, here (two side by side, one torch thread each); its outputs
 	# go to the book's execution cache.
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 -n $(JOBS) --dist loadscope -p no:cacheprovider notebooks
