@@ -48,6 +48,7 @@ HANDOUT = OUT / "notebooks"
 SITE = OUT / "_build" / "html"
 EXECUTED = ROOT / "_build" / "jupyter_execute" / "notebooks"
 MAIN_SITE = ROOT / "_build" / "html"
+CACHE = ROOT / "_build" / ".jupyter_cache"
 HIDDEN = ROOT / "grading" / "hidden"
 # A cell with either tag is a solution (``answer`` marks the reference answers graded in
 # grading/assignments.yml, which sit inside solutions).
@@ -486,37 +487,88 @@ def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return [(c.cell_type, c.source) for c in notebook.cells]
 
 
-def executed_chapters(allow_unexecuted: bool = False) -> dict[str, nbformat.NotebookNode]:
-    """The chapters as the main build executed them; a clear error if it has not run."""
+def _check_executed(docname: str, executed: nbformat.NotebookNode, allow_unexecuted: bool) -> None:
+    where = f"{EXECUTED.parent.relative_to(ROOT)}/{docname}.ipynb"
+    outputs = [c for c in executed.cells if c.cell_type == "code" and c.get("outputs")]
+    if not outputs and not allow_unexecuted:
+        raise StudentEditionError(
+            f"{where} has no outputs (was the book built with execution off?): run `make book`"
+        )
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    if errors:
+        raise StudentEditionError(f"{where} holds an error ({errors[0].ename}): fix it and run `make book`")
+
+
+def executed_documents(allow_unexecuted: bool = False) -> dict[str, nbformat.NotebookNode]:
+    """Every notebook page as the main build executed it, by docname (``notebooks/00_...``).
+
+    The chapters, and the prose pages with code cells (myst-nb writes both to
+    ``_build/jupyter_execute/``). A clear error if the main build has not run, or ran on
+    other sources than the ones here now.
+    """
+    from myst_nb.core.read import read_myst_markdown_notebook
+
     if not (MAIN_SITE / "index.html").exists() or not EXECUTED.is_dir():
         raise StudentEditionError(
             "no main build: run `make book` first (the student edition reuses the chapters "
             f"it executed, {EXECUTED.relative_to(ROOT)}/)"
         )
-    chapters = {}
+    documents = {}
     for path in _chapters():
+        docname = f"notebooks/{path.stem}"
         executed = EXECUTED / path.name
         if not executed.exists():
             raise StudentEditionError(f"{executed.relative_to(ROOT)} is missing: run `make book`")
         notebook = nbformat.read(executed, as_version=4)
         if _cells(notebook) != _cells(nbformat.read(path, as_version=4)):
             raise StudentEditionError(
-                f"notebooks/{path.name} changed since the main build executed it: run `make book`"
+                f"{docname}.ipynb changed since the main build executed it: run `make book`"
             )
-        outputs = [c for c in notebook.cells if c.cell_type == "code" and c.get("outputs")]
-        if not outputs and not allow_unexecuted:
+        _check_executed(docname, notebook, allow_unexecuted)
+        documents[docname] = notebook
+    for executed in sorted((EXECUTED.parent / "book").glob("**/*.ipynb")):
+        docname = executed.relative_to(EXECUTED.parent).with_suffix("").as_posix()
+        source = ROOT / f"{docname}.md"
+        if not source.exists():
+            continue  # a page since removed
+        notebook = nbformat.read(executed, as_version=4)
+        if _cells(notebook) != _cells(read_myst_markdown_notebook(source.read_text())):
             raise StudentEditionError(
-                f"{executed.relative_to(ROOT)} has no outputs (was the book built with "
-                "execution off?): run `make book`"
+                f"{docname}.md changed since the main build executed it: run `make book`"
             )
-        errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
-        if errors:
-            raise StudentEditionError(
-                f"{executed.relative_to(ROOT)} holds an error ({errors[0].ename}): fix the "
-                "chapter and run `make book`"
-            )
-        chapters[path.name] = notebook
-    return chapters
+        _check_executed(docname, notebook, allow_unexecuted)
+        for key in ("file_format", "source_map"):
+            notebook.metadata.pop(key, None)
+        documents[docname] = notebook
+    return documents
+
+
+def execution_data(documents: dict[str, nbformat.NotebookNode]) -> dict[str, dict]:
+    """What myst-nb recorded for each document when the main build took it from the cache.
+
+    The student site is built with execution off; book/_ext/student_edition.py hands these
+    records to its execution-statistics table, which then shows the main build's times.
+    """
+    if not CACHE.is_dir():
+        return {}
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(CACHE))
+    data = {}
+    for docname, notebook in documents.items():
+        try:
+            record = cache.match_cache_notebook(notebook)
+        except KeyError:
+            continue
+        data[docname] = {
+            "mtime": record.created.timestamp(),
+            "runtime": record.data.get("execution_seconds"),
+            "method": "cache",
+            "succeeded": True,
+            "error": None,
+            "traceback": None,
+        }
+    return data
 
 
 def _repository_slug(url: str) -> str:
@@ -563,20 +615,24 @@ def student_config(repository: str, branch: str) -> dict:
 
 def write_source(repository: str = "", branch: str = "main", allow_unexecuted: bool = False) -> int:
     """Write the hand-out notebooks and the student book's source; return cells removed."""
-    chapters = executed_chapters(allow_unexecuted)
+    documents = executed_documents(allow_unexecuted)
     config = student_config(repository, branch)
+    config["sphinx"]["config"]["student_execution_data"] = execution_data(documents)
     for stale in (SRC, HANDOUT, OUT / "_build"):
         shutil.rmtree(stale, ignore_errors=True)
-    (SRC / "notebooks").mkdir(parents=True)
-    HANDOUT.mkdir(parents=True)
-    removed = 0
-    for name, notebook in chapters.items():
-        with_outputs, what = strip_solutions(notebook, keep_outputs=True)
-        nbformat.write(with_outputs, SRC / "notebooks" / name)
-        nbformat.write(strip_solutions(notebook)[0], HANDOUT / name)
-        removed += what.cells
     shutil.copytree(ROOT / "book", SRC / "book", ignore=shutil.ignore_patterns("_ext", "__pycache__"))
     shutil.copy(ROOT / "_toc.yml", SRC / "_toc.yml")
+    HANDOUT.mkdir(parents=True)
+    removed = 0
+    for docname, notebook in documents.items():
+        with_outputs, what = strip_solutions(notebook, keep_outputs=True)
+        target = SRC / f"{docname}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.with_suffix(".md").unlink(missing_ok=True)  # a prose page, now with its outputs
+        nbformat.write(with_outputs, target)
+        if docname.startswith("notebooks/"):
+            nbformat.write(strip_solutions(notebook)[0], HANDOUT / target.name)
+        removed += what.cells
     # jupyter-book would warn about the key; the check reads it from here
     full = config.pop("student_edition")
     (OUT / "links.json").write_text(json.dumps({**full, "student_repository": repository}, indent=1))
@@ -587,9 +643,9 @@ def write_source(repository: str = "", branch: str = "main", allow_unexecuted: b
     return removed
 
 
-def _public_text(chapters: dict[str, nbformat.NotebookNode]) -> str:
+def _public_text(documents: dict[str, nbformat.NotebookNode]) -> str:
     """All the student edition legitimately holds: stripped chapters, pages, the package."""
-    texts = [notebook_text(strip_solutions(nb, keep_outputs=True)[0]) for nb in chapters.values()]
+    texts = [notebook_text(strip_solutions(nb, keep_outputs=True)[0]) for nb in documents.values()]
     for pattern in ("book/**/*.md", "book/**/*.bib", "recsys_tutorial/**/*.py", "*.yml"):
         texts += [p.read_text(errors="replace") for p in sorted(ROOT.glob(pattern))]
     return "\n".join(texts)
@@ -611,10 +667,10 @@ def check(allow_unexecuted: bool = False) -> int:
     if not (SITE / "index.html").exists() or not (OUT / "links.json").exists():
         print("no student site: run `make student`", file=sys.stderr)
         return 1
-    chapters = executed_chapters(allow_unexecuted)
-    removed = {name: strip_solutions(nb)[1] for name, nb in chapters.items()}
+    documents = executed_documents(allow_unexecuted)
+    removed = {name: strip_solutions(nb)[1] for name, nb in documents.items()}
     hidden = hidden_files()
-    found = fingerprints(removed, _public_text(chapters), hidden)
+    found = fingerprints(removed, _public_text(documents), hidden)
     leaks, files = scan(OUT, found, relative_to=ROOT)
     links = json.loads((OUT / "links.json").read_text())
     config = yaml.safe_load((ROOT / "_config.yml").read_text())

@@ -6,7 +6,12 @@ search index never held them. When ``student_edition`` is true this extension ch
 every page after reading: a solution node that is still there (sphinx-exercise makes one
 of each ``{solution}`` or ``solution-start`` ... ``solution-end`` block) means the
 stripping missed it. It is reported as a warning, which fails the ``-W`` build, and
-removed from the page. Used by ``make student``.
+removed from the page.
+
+Its execution-statistics table would be empty, as nothing executes there; the records of
+the main build (``student_execution_data``, written by the script from the execution
+cache) are handed to myst-nb instead, so the table shows the times the outputs came from.
+Used by ``make student``.
 """
 
 from __future__ import annotations
@@ -31,7 +36,17 @@ def _drop_solutions(app, doctree) -> None:
         node.parent.remove(node)
 
 
+def _main_build_execution(app, env) -> None:
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    for docname, data in (app.config.student_execution_data or {}).items():
+        if docname in env.found_docs:
+            NbMetadataCollector.set_exec_data(env, docname, data)
+
+
 def setup(app) -> dict[str, Any]:
     app.add_config_value("student_edition", False, "env")
+    app.add_config_value("student_execution_data", {}, "env")
     app.connect("doctree-read", _drop_solutions, priority=900)
+    app.connect("env-updated", _main_build_execution, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
