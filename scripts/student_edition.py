@@ -27,10 +27,12 @@ import argparse
 import base64
 import hashlib
 import html
+import io
 import json
 import re
 import shutil
 import sys
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -335,40 +337,59 @@ def _search_terms(text: str) -> set[str]:
     return set(index.get("terms", {})) | set(index.get("titleterms", {}))
 
 
+class _Scanner:
+    def __init__(self, found: Fingerprints) -> None:
+        from sphinx.search.en import SearchEnglish
+
+        stem = SearchEnglish({}).stem
+        self.found = found
+        self.stems = {stem(word): (word, origin) for word, origin in found.identifiers.items()}
+        self.index = _LineIndex(found.lines)
+
+    def file(self, name: str, data: bytes) -> Iterable[str]:
+        """Problems in one file's bytes; a zip archive is opened and its members scanned."""
+        found = self.found
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) >= MIN_HASHED and digest in found.hashes:
+            yield f"{name}:1: the file is {found.hashes[digest]}"
+        if data[:4] == b"PK\x03\x04":
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    for member in archive.infolist():
+                        if not member.is_dir():
+                            yield from self.file(f"{name}!{member.filename}", archive.read(member))
+                return
+            except zipfile.BadZipFile:
+                pass
+        text = data.decode("utf-8", errors="replace")
+        for image in _embedded_images(Path(name), data, text):
+            origin = found.hashes.get(hashlib.sha256(image).hexdigest())
+            if origin:
+                yield f"{name}:1: an embedded image is {origin}"
+        for number, line in enumerate(text.splitlines(), start=1):
+            hits = set()
+            for view in _views(line):
+                hits |= self.index.find(view)
+            for hit in sorted(hits):
+                yield f"{name}:{number}: text of {found.lines[hit]}: {hit[:80]!r}"
+        if Path(name).name == "searchindex.js":
+            for term in sorted(_search_terms(text) & self.stems.keys()):
+                word, origin = self.stems[term]
+                yield f"{name}:1: search term {term!r} ({word}) of {origin}"
+
+
 def scan(tree: Path, found: Fingerprints, relative_to: Path | None = None) -> tuple[list[str], int]:
     """Every occurrence of a fingerprint in any file under ``tree``, and the files read.
 
-    Messages read ``path:line: ...``.
+    Messages read ``path:line: ...`` (``archive.zip!member:line`` inside a zip archive).
     """
-    from sphinx.search.en import SearchEnglish
-
-    stem = SearchEnglish({}).stem
-    stems = {stem(word): (word, origin) for word, origin in found.identifiers.items()}
-    index = _LineIndex(found.lines)
+    scanner = _Scanner(found)
     base = relative_to or tree
     problems = []
     files = sorted(p for p in tree.rglob("*") if p.is_file() and not p.is_symlink())
     for path in files:
         name = path.relative_to(base) if path.is_relative_to(base) else path
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if len(data) >= MIN_HASHED and digest in found.hashes:
-            problems.append(f"{name}:1: the file is {found.hashes[digest]}")
-        text = data.decode("utf-8", errors="replace")
-        for image in _embedded_images(path, data, text):
-            origin = found.hashes.get(hashlib.sha256(image).hexdigest())
-            if origin:
-                problems.append(f"{name}:1: an embedded image is {origin}")
-        for number, line in enumerate(text.splitlines(), start=1):
-            hits = set()
-            for view in _views(line):
-                hits |= index.find(view)
-            for hit in sorted(hits):
-                problems.append(f"{name}:{number}: text of {found.lines[hit]}: {hit[:80]!r}")
-        if path.name == "searchindex.js":
-            for term in sorted(_search_terms(text) & stems.keys()):
-                word, origin = stems[term]
-                problems.append(f"{name}:1: search term {term!r} ({word}) of {origin}")
+        problems += scanner.file(str(name), path.read_bytes())
     return problems, len(files)
 
 

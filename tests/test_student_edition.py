@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -176,6 +177,14 @@ def _plant_hidden_test(site: Path) -> str:
     return "assignments/a1.py:2: text of hidden file grading/hidden/ex-a.py"
 
 
+def _plant_hidden_test_in_zip(site: Path) -> str:
+    release = site.parent.parent / "assignments"
+    release.mkdir()
+    with zipfile.ZipFile(release / "a1.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("tests/q1.py", "x = 1\n" + HIDDEN_TEST)
+    return "assignments/a1.zip!tests/q1.py:2: text of hidden file"
+
+
 def _plant_full_colab_link(site: Path) -> str:
     page = site / "notebooks" / "01_x.html"
     colab = "https://colab.research.google.com/github/course-org/course/blob/main/notebooks/01_x.ipynb"
@@ -199,7 +208,8 @@ def _plant_link_outside(site: Path) -> str:
 @pytest.mark.parametrize(
     "plant",
     [_plant_in_notebook, _plant_in_html, _plant_output_in_js, _plant_search_term, _plant_image,
-     _plant_hidden_test, _plant_full_colab_link, _plant_broken_anchor, _plant_link_outside],
+     _plant_hidden_test, _plant_hidden_test_in_zip, _plant_full_colab_link, _plant_broken_anchor,
+     _plant_link_outside],
     ids=lambda f: f.__name__.removeprefix("_plant_"),
 )
 def test_a_planted_leak_fails_the_check(tmp_path, plant: Callable[[Path], str]):
