@@ -396,6 +396,14 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("selftest", help="reference 100%%, blank 0%%, wrong submissions as declared")
     check.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "build":
         build(args.jobs)
     elif args.command == "grade":
