@@ -14,15 +14,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from student_edition import (  # noqa: E402
-    LinkRules,
-    StudentEditionError,
-    check_links,
-    fingerprints,
-    notebook_text,
-    scan,
-    strip_solutions,
-)
+from student_edition import StudentEditionError, notebook_text, strip_solutions  # noqa: E402
+from student_leaks import LinkRules, check_links, fingerprints, scan  # noqa: E402
 
 SECRET = "gated_solution_code_that_must_go = 2 * answer_of_everything"
 SECRET_OUTPUT = "the secret answer is 0.4242, printed by the solution"
