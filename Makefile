@@ -11,7 +11,7 @@ BUILD_BOOK := $(BIN)/jupyter-book build . -W -n --keep-going
 # What a build leaves besides the execution cache. A build that fails, or whose pages show
 # an error output (scripts/check_site.py), removes it all, so that the next build reads
 # every page again instead of trusting the environment of a broken one.
-BOOK_STATE := _build/html _build/.doctrees _build/jupyter_execute _build/reports
+BOOK_STATE := _build/html _build/.doctrees _build/jupyter_execute
 # $(call checked_build,COMMAND,STATE): run the build COMMAND, then scan its site (the
 # first path of STATE); on any failure remove STATE and stop.
 checked_build = { $(1) && $(BIN)/python scripts/check_site.py $(firstword $(2)); } || \

@@ -105,8 +105,14 @@ def page_errors(text: str) -> list[tuple[int, str]]:
 
 
 def site_errors(site: Path) -> tuple[list[str], int]:
-    """``page:line: message`` for every error shown under ``site``, and the pages read."""
-    problems = []
+    """``page:line: message`` for every error shown under ``site``, and the pages read.
+
+    myst-nb also leaves ``reports/<page>.err.log`` in the site for each notebook whose
+    execution failed; each is an error too.
+    """
+    problems = [
+        f"{log}:1: the execution of this page failed" for log in sorted((site / "reports").rglob("*.err.log"))
+    ]
     pages = sorted(site.rglob("*.html"))
     for page in pages:
         for line, message in page_errors(page.read_text(encoding="utf-8", errors="replace")):

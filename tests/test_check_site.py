@@ -85,3 +85,12 @@ def test_the_command_removes_a_lying_site(tmp_path, capsys):
     line = _line_of(page, "output traceback")
     assert f"00.html:{line}: an error output: DataError" in capsys.readouterr().err
     assert not site.exists() and not env.exists()
+
+
+def test_an_execution_report_left_by_myst_nb_is_an_error(tmp_path):
+    site = tmp_path / "html"
+    (site / "reports" / "notebooks").mkdir(parents=True)
+    (site / "index.html").write_text(_page(_cell(STREAM)))
+    assert main([str(site)]) == 0
+    (site / "reports" / "notebooks" / "00.err.log").write_text("Traceback ...")
+    assert main([str(site)]) == 1 and not site.exists()
