@@ -221,3 +221,62 @@ def test_launch_buttons_open_the_student_repository_only(tmp_path):
     assert _problems(tree, found, "https://github.com/course-org/course-student") == []
     problems = _problems(tree, found)
     assert any("no student repository is configured" in p for p in problems), problems
+
+
+# Making the student source: clear errors, and the launch settings in one place.
+
+
+def test_student_config_launch_buttons_follow_the_student_repository():
+    import student_edition as se
+
+    config = se.student_config("", "main")
+    assert config["launch_buttons"]["colab_url"] == "" and config["repository"]["url"] == ""
+    assert not config["html"]["use_repository_button"]
+    assert config["execute"]["execute_notebooks"] == "off"
+    config = se.student_config("https://github.com/a-school/course-student", "spring")
+    assert config["repository"] == {
+        "url": "https://github.com/a-school/course-student", "branch": "spring", "path_to_book": ""
+    }
+    assert config["launch_buttons"]["colab_url"].startswith("https://colab.research.google.com")
+    full = config["student_edition"]["full_repository"]
+    with pytest.raises(StudentEditionError, match="repository of their own"):
+        se.student_config(full, "main")
+    with pytest.raises(StudentEditionError, match="address of a repository"):
+        se.student_config("course-student", "main")
+
+
+def _fake_main_build(tmp_path: Path, monkeypatch, executed: nbformat.NotebookNode | None):
+    import student_edition as se
+
+    (tmp_path / "notebooks").mkdir(parents=True)
+    nbformat.write(_notebook(), tmp_path / "notebooks" / "01_x.ipynb")
+    monkeypatch.setattr(se, "ROOT", tmp_path)
+    monkeypatch.setattr(se, "MAIN_SITE", tmp_path / "_build" / "html")
+    monkeypatch.setattr(se, "EXECUTED", tmp_path / "_build" / "jupyter_execute" / "notebooks")
+    if executed is not None:
+        se.EXECUTED.mkdir(parents=True)
+        se.MAIN_SITE.mkdir(parents=True)
+        (se.MAIN_SITE / "index.html").write_text("<html></html>")
+        nbformat.write(executed, se.EXECUTED / "01_x.ipynb")
+    return se
+
+
+def test_the_main_build_is_required_and_must_match_the_sources(tmp_path, monkeypatch):
+    se = _fake_main_build(tmp_path, monkeypatch, None)
+    with pytest.raises(StudentEditionError, match="no main build: run `make book`"):
+        se.executed_documents()
+    changed = _notebook()
+    changed.cells[1].source += "\nmore = 2"
+    se = _fake_main_build(tmp_path / "b", monkeypatch, changed)
+    with pytest.raises(StudentEditionError, match="changed since the main build"):
+        se.executed_documents()
+    unexecuted = _notebook()
+    for cell in unexecuted.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+    se = _fake_main_build(tmp_path / "c", monkeypatch, unexecuted)
+    with pytest.raises(StudentEditionError, match="no outputs"):
+        se.executed_documents()
+    assert list(se.executed_documents(allow_unexecuted=True)) == ["notebooks/01_x"]
+    se = _fake_main_build(tmp_path / "d", monkeypatch, _notebook())
+    assert list(se.executed_documents()) == ["notebooks/01_x"]
