@@ -5,19 +5,22 @@ solution (its source or an output) or of a hidden test, at least ``MIN_LINE`` ch
 long and absent from everything the student edition may legitimately hold; an image or a
 hidden file by its hash; an identifier found only in solutions, for the search index
 (which stores words, not lines). ``scan`` looks for them in every file of a tree, as
-written and with HTML entities, tags and JSON escapes decoded (zip archives opened);
+written and with HTML entities, tags and JSON escapes decoded (zip archives and Sphinx's
+zlib-packed ``objects.inv`` opened);
 ``check_links`` checks every link of the HTML pages of a site.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import io
 import json
 import re
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -217,6 +220,10 @@ class _Scanner:
                 return
             except zipfile.BadZipFile:
                 pass
+        if data.startswith(b"# Sphinx inventory version 2"):
+            header, _, packed = data.partition(b"compressed using zlib.\n")
+            with contextlib.suppress(zlib.error):
+                data = header + zlib.decompress(packed)  # objects.inv: labels and titles
         text = data.decode("utf-8", errors="replace")
         for image in _embedded_images(Path(name), data, text):
             origin = found.hashes.get(hashlib.sha256(image).hexdigest())
