@@ -300,6 +300,8 @@ def _external_problem(url: str, rules: LinkRules) -> str | None:
     at_full = re.search(rf"(?<![\w.-]){re.escape(slug)}(?![\w.-])(.*)", decoded) if slug else None
     if at_full and re.search(r"notebooks|\.ipynb", at_full.group(1)):
         return "points at the full notebooks"
+    if at_full and "grading/hidden" in at_full.group(1):
+        return "points at the hidden tests"
     site = rules.full_site.rstrip("/").lower()
     if site and decoded.startswith(site + "/") and re.search(r"_sources|_downloads|\.ipynb", decoded):
         return "points at the full site's notebooks"

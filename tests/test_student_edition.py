@@ -185,6 +185,13 @@ def _plant_full_colab_link(site: Path) -> str:
     return "points at the full notebooks"
 
 
+def _plant_hidden_test_link(site: Path) -> str:
+    page = site / "notebooks" / "01_x.html"
+    hidden = "https://github.com/course-org/course/blob/main/grading/hidden/ex-a.py"
+    page.write_text(page.read_text().replace('href="#kept"', f'href="{hidden}"'))
+    return "points at the hidden tests"
+
+
 def _plant_broken_anchor(site: Path) -> str:
     page = site / "notebooks" / "01_x.html"
     page.write_text(page.read_text().replace('href="#kept"', 'href="#id8"'))
@@ -201,8 +208,8 @@ def _plant_link_outside(site: Path) -> str:
 @pytest.mark.parametrize(
     "plant",
     [_plant_in_notebook, _plant_in_html, _plant_output_in_js, _plant_search_term, _plant_image,
-     _plant_hidden_test, _plant_hidden_test_in_zip, _plant_full_colab_link, _plant_broken_anchor,
-     _plant_link_outside],
+     _plant_hidden_test, _plant_hidden_test_in_zip, _plant_full_colab_link, _plant_hidden_test_link,
+     _plant_broken_anchor, _plant_link_outside],
     ids=lambda f: f.__name__.removeprefix("_plant_"),
 )
 def test_a_planted_leak_fails_the_check(tmp_path, plant: Callable[[Path], str]):
