@@ -157,6 +157,7 @@ def strip_solutions(
         copy = nbformat.from_dict(dict(cell))
         if cell.cell_type == "code" and not keep_outputs:
             copy.outputs, copy.execution_count = [], None
+            copy.metadata.pop("execution", None)  # the run's timestamps
         cells.append(copy)
     if inside:
         raise StudentEditionError("a solution-start without its solution-end")
