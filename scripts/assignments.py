@@ -167,6 +167,21 @@ def _names(stub: str) -> list[str]:
     return names
 
 
+# The public check (0 points): every asked-for name is defined and is not still the stub.
+PUBLIC_TEST = """def test_answered(NAMES):
+    def stub(*args, **kwargs): ...
+
+    class Stub: ...
+
+    for name, value in zip(PAIRS, [NAMES]):
+        assert value is not None and value is not ..., f"define {name}"
+        code = getattr(value, "__code__", None)
+        assert code is None or code.co_code != stub.__code__.co_code, f"write the body of {name}"
+        if isinstance(value, type):
+            assert set(vars(value)) - set(vars(Stub)), f"write the methods of {name}"
+"""
+
+
 def master_notebook(chapter: str, spec: dict, exercises: list[Exercise]) -> nbformat.NotebookNode:
     """The otter master notebook of one chapter (solutions and hidden tests inside)."""
     nb, v4 = nbformat.v4.new_notebook(), nbformat.v4
@@ -186,9 +201,8 @@ def master_notebook(chapter: str, spec: dict, exercises: list[Exercise]) -> nbfo
     ]
     for e in exercises:
         names = _names(e.stub)
-        public = (f'""" # BEGIN TEST CONFIG\nhidden: false\npoints: 0\n""" # END TEST CONFIG\n'
-                  f"def test_defined({', '.join(names)}):\n"
-                  + "".join(f'    assert {n} is not None and {n} is not ..., "define {n}"\n' for n in names))
+        public = ('""" # BEGIN TEST CONFIG\nhidden: false\npoints: 0\n""" # END TEST CONFIG\n'
+                  + PUBLIC_TEST.replace("NAMES", ", ".join(names)).replace("PAIRS", repr(names)))
         stub = '""" # BEGIN PROMPT\n' + e.stub + '\n""" # END PROMPT\n'
         nb.cells += [
             v4.new_raw_cell(f"# BEGIN QUESTION\nname: {e.label}\n"),

@@ -5,6 +5,17 @@ import torch
 POINTS = {"test_shape": 1, "test_random_embeddings": 2, "test_one_field": 1}
 
 
+def _uses(function, name):
+    """Whether the function (or a function nested in it) refers to ``name``."""
+    stack = [function.__code__]
+    while stack:
+        code = stack.pop()
+        if name in code.co_names:
+            return True
+        stack += [c for c in code.co_consts if hasattr(c, "co_names")]
+    return False
+
+
 def _pairs(v):
     n = v.shape[1]
     total = v.new_zeros(v.shape[0])
@@ -20,6 +31,7 @@ def test_shape(pairwise_term):
 
 
 def test_random_embeddings(pairwise_term):
+    assert not _uses(pairwise_term, "fm_pairwise"), "write it yourself, without the package's fm_pairwise"
     gen = torch.Generator().manual_seed(303)
     for batch, n, k in [(3, 2, 4), (7, 9, 5), (2, 40, 16)]:
         v = torch.randn(batch, n, k, generator=gen, dtype=torch.float64)
@@ -30,6 +42,7 @@ def test_random_embeddings(pairwise_term):
 
 
 def test_one_field(pairwise_term):
+    assert not _uses(pairwise_term, "fm_pairwise"), "write it yourself, without the package's fm_pairwise"
     v = torch.randn(4, 1, 6, dtype=torch.float64)
     assert torch.allclose(pairwise_term(v).to(torch.float64), torch.zeros(4, dtype=torch.float64)), (
         "a single field has no pair"

@@ -5,6 +5,17 @@ import torch
 POINTS = {"test_shape_and_type": 1, "test_full_histories": 1, "test_padded_histories": 2}
 
 
+def _uses(function, name):
+    """Whether the function (or a function nested in it) refers to ``name``."""
+    stack = [function.__code__]
+    while stack:
+        code = stack.pop()
+        if name in code.co_names:
+            return True
+        stack += [c for c in code.co_consts if hasattr(c, "co_names")]
+    return False
+
+
 def _reference(tokens):
     n = tokens.shape[1]
     earlier = torch.ones(n, n, dtype=torch.bool).tril()
@@ -18,11 +29,13 @@ def test_shape_and_type(allowed):
 
 
 def test_full_histories(allowed):
+    assert not _uses(allowed, "attention_mask"), "write the mask yourself, not with attention_mask"
     tokens = torch.randint(1, 50, (3, 7), generator=torch.Generator().manual_seed(404))
     assert torch.equal(allowed(tokens), _reference(tokens)), "without padding: every earlier key and itself"
 
 
 def test_padded_histories(allowed):
+    assert not _uses(allowed, "attention_mask"), "write the mask yourself, not with attention_mask"
     gen = torch.Generator().manual_seed(405)
     tokens = torch.randint(1, 50, (6, 9), generator=gen)
     for row, pad in enumerate([0, 1, 3, 5, 8, 9]):
