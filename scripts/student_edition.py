@@ -1,7 +1,7 @@
 """The student edition: notebooks and a site without solutions, and a check that nothing leaks.
 
-``source`` takes the chapters as the main build executed them
-(``_build/jupyter_execute/notebooks/``, written by ``make book`` or ``make test``), removes
+``source`` takes the chapters with the outputs the main build rendered (from its execution
+cache, ``_build/.jupyter_cache``, filled by ``make book`` or ``make test``), removes
 the solutions (cells tagged ``solution`` or ``answer`` with their outputs, gated ``solution-start`` ...
 ``solution-end`` blocks, ``{solution}`` directives) and writes
 
@@ -24,6 +24,7 @@ notebooks, outside the site, or at a missing file or anchor (``scripts/student_l
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import shutil
@@ -183,62 +184,65 @@ def _chapters() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
-    return [(c.cell_type, c.source) for c in notebook.cells]
-
-
 def _check_executed(docname: str, executed: nbformat.NotebookNode, allow_unexecuted: bool) -> None:
-    where = f"{EXECUTED.parent.relative_to(ROOT)}/{docname}.ipynb"
     outputs = [c for c in executed.cells if c.cell_type == "code" and c.get("outputs")]
     if not outputs and not allow_unexecuted:
         raise StudentEditionError(
-            f"{where} has no outputs (was the book built with execution off?): run `make book`"
+            f"{docname}: the execution cache ({CACHE.relative_to(ROOT)}) holds no run of it as "
+            "it is now (changed since the main build, or the book was built with execution "
+            "off): run `make book`"
         )
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     if errors:
-        raise StudentEditionError(f"{where} holds an error ({errors[0].ename}): fix it and run `make book`")
+        raise StudentEditionError(
+            f"{docname}: its outputs hold an error ({errors[0].ename}): fix it and run `make book`"
+        )
 
 
-def executed_documents(allow_unexecuted: bool = False) -> dict[str, nbformat.NotebookNode]:
-    """Every notebook page as the main build executed it, by docname (``notebooks/00_...``).
+def _sources() -> dict[str, nbformat.NotebookNode]:
+    """The notebook pages by docname: the chapters, and prose pages with code cells.
 
-    The chapters, and the prose pages with code cells (myst-nb writes both to
-    ``_build/jupyter_execute/``). A clear error if the main build has not run, or ran on
-    other sources than the ones here now.
+    A prose page counts if the main build executed it (myst-nb wrote it to
+    ``_build/jupyter_execute/``); it is read the way myst-nb reads it.
     """
     from myst_nb.core.read import read_myst_markdown_notebook
 
-    if not (MAIN_SITE / "index.html").exists() or not EXECUTED.is_dir():
-        raise StudentEditionError(
-            "no main build: run `make book` first (the student edition reuses the chapters "
-            f"it executed, {EXECUTED.relative_to(ROOT)}/)"
-        )
-    documents = {}
-    for path in _chapters():
-        docname = f"notebooks/{path.stem}"
-        executed = EXECUTED / path.name
-        if not executed.exists():
-            raise StudentEditionError(f"{executed.relative_to(ROOT)} is missing: run `make book`")
-        notebook = nbformat.read(executed, as_version=4)
-        if _cells(notebook) != _cells(nbformat.read(path, as_version=4)):
-            raise StudentEditionError(
-                f"{docname}.ipynb changed since the main build executed it: run `make book`"
-            )
-        _check_executed(docname, notebook, allow_unexecuted)
-        documents[docname] = notebook
+    sources = {f"notebooks/{p.stem}": nbformat.read(p, as_version=4) for p in _chapters()}
     for executed in sorted((EXECUTED.parent / "book").glob("**/*.ipynb")):
         docname = executed.relative_to(EXECUTED.parent).with_suffix("").as_posix()
-        source = ROOT / f"{docname}.md"
-        if not source.exists():
-            continue  # a page since removed
-        notebook = nbformat.read(executed, as_version=4)
-        if _cells(notebook) != _cells(read_myst_markdown_notebook(source.read_text())):
-            raise StudentEditionError(
-                f"{docname}.md changed since the main build executed it: run `make book`"
-            )
+        page = ROOT / f"{docname}.md"
+        if page.exists():
+            notebook = read_myst_markdown_notebook(page.read_text())
+            for key in ("file_format", "source_map"):
+                notebook.metadata.pop(key, None)
+            sources[docname] = notebook
+    return sources
+
+
+def executed_documents(allow_unexecuted: bool = False) -> dict[str, nbformat.NotebookNode]:
+    """Every notebook page with the outputs the main build rendered, by docname.
+
+    The outputs come from the execution cache, as myst-nb merges them into a page when it
+    renders it: ``make book`` and ``make test`` leave every successful run there (myst-nb's
+    copies in ``_build/jupyter_execute/`` lack the outputs of pages taken from the cache).
+    A clear error if the main build has not run, or no run matches a page as it is now.
+    """
+    if not (MAIN_SITE / "index.html").exists() or not EXECUTED.is_dir():
+        raise StudentEditionError(
+            "no main build: run `make book` first (the student edition reuses the outputs of "
+            f"the chapters it executed, from {CACHE.relative_to(ROOT)})"
+        )
+    cache = None
+    if CACHE.is_dir():
+        from jupyter_cache import get_cache
+
+        cache = get_cache(str(CACHE))
+    documents = {}
+    for docname, notebook in _sources().items():
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                _, notebook = cache.merge_match_into_notebook(notebook)
         _check_executed(docname, notebook, allow_unexecuted)
-        for key in ("file_format", "source_map"):
-            notebook.metadata.pop(key, None)
         documents[docname] = notebook
     return documents
 

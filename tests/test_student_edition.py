@@ -252,38 +252,53 @@ def test_student_config_launch_buttons_follow_the_student_repository():
         se.student_config("course-student", "main")
 
 
-def _fake_main_build(tmp_path: Path, monkeypatch, executed: nbformat.NotebookNode | None):
+def _fake_main_build(tmp_path: Path, monkeypatch, cached: nbformat.NotebookNode | None):
+    """A chapter, a main build's site and (unless None) a run of ``cached`` in the cache."""
     import student_edition as se
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
 
-    (tmp_path / "notebooks").mkdir(parents=True)
-    nbformat.write(_notebook(), tmp_path / "notebooks" / "01_x.ipynb")
-    monkeypatch.setattr(se, "ROOT", tmp_path)
-    monkeypatch.setattr(se, "MAIN_SITE", tmp_path / "_build" / "html")
-    monkeypatch.setattr(se, "EXECUTED", tmp_path / "_build" / "jupyter_execute" / "notebooks")
-    if executed is not None:
-        se.EXECUTED.mkdir(parents=True)
-        se.MAIN_SITE.mkdir(parents=True)
-        (se.MAIN_SITE / "index.html").write_text("<html></html>")
-        nbformat.write(executed, se.EXECUTED / "01_x.ipynb")
-    return se
-
-
-def test_the_main_build_is_required_and_must_match_the_sources(tmp_path, monkeypatch):
-    se = _fake_main_build(tmp_path, monkeypatch, None)
-    with pytest.raises(StudentEditionError, match="no main build: run `make book`"):
-        se.executed_documents()
-    changed = _notebook()
-    changed.cells[1].source += "\nmore = 2"
-    se = _fake_main_build(tmp_path / "b", monkeypatch, changed)
-    with pytest.raises(StudentEditionError, match="changed since the main build"):
-        se.executed_documents()
+    source = tmp_path / "notebooks" / "01_x.ipynb"
+    source.parent.mkdir(parents=True)
     unexecuted = _notebook()
     for cell in unexecuted.cells:
         if cell.cell_type == "code":
             cell.outputs = []
-    se = _fake_main_build(tmp_path / "c", monkeypatch, unexecuted)
-    with pytest.raises(StudentEditionError, match="no outputs"):
+    nbformat.write(unexecuted, source)
+    monkeypatch.setattr(se, "ROOT", tmp_path)
+    monkeypatch.setattr(se, "MAIN_SITE", tmp_path / "_build" / "html")
+    monkeypatch.setattr(se, "EXECUTED", tmp_path / "_build" / "jupyter_execute" / "notebooks")
+    monkeypatch.setattr(se, "CACHE", tmp_path / "_build" / ".jupyter_cache")
+    se.EXECUTED.mkdir(parents=True)
+    se.MAIN_SITE.mkdir(parents=True)
+    (se.MAIN_SITE / "index.html").write_text("<html></html>")
+    if cached is not None:
+        cache = get_cache(str(se.CACHE))
+        cache.cache_notebook_bundle(CacheBundleIn(cached, str(source)), check_validity=False)
+    return se
+
+
+def test_the_main_build_is_required(tmp_path, monkeypatch):
+    se = _fake_main_build(tmp_path, monkeypatch, None)
+    (se.MAIN_SITE / "index.html").unlink()
+    with pytest.raises(StudentEditionError, match="no main build: run `make book`"):
+        se.executed_documents()
+
+
+def test_outputs_come_from_the_execution_cache(tmp_path, monkeypatch):
+    se = _fake_main_build(tmp_path, monkeypatch, _notebook())
+    [(docname, notebook)] = se.executed_documents().items()
+    assert docname == "notebooks/01_x"
+    assert "a visible output line, kept" in notebook_text(notebook)
+
+
+def test_a_chapter_changed_since_the_main_build_or_never_run_is_refused(tmp_path, monkeypatch):
+    changed = _notebook()
+    changed.cells[1].source += "\nmore = 2"
+    se = _fake_main_build(tmp_path / "a", monkeypatch, changed)
+    with pytest.raises(StudentEditionError, match="holds no run of it as it is now"):
+        se.executed_documents()
+    se = _fake_main_build(tmp_path / "b", monkeypatch, None)
+    with pytest.raises(StudentEditionError, match="run `make book`"):
         se.executed_documents()
     assert list(se.executed_documents(allow_unexecuted=True)) == ["notebooks/01_x"]
-    se = _fake_main_build(tmp_path / "d", monkeypatch, _notebook())
-    assert list(se.executed_documents()) == ["notebooks/01_x"]
