@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
+import json
 import os
 import re
 import shutil
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,10 +194,12 @@ def master_notebook(chapter: str, spec: dict, exercises: list[Exercise]) -> nbfo
     nb.cells = [
         v4.new_raw_cell("# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)),
         v4.new_markdown_cell(
-            f"# Assignment {chapter}: {chapter_title}\n\nThe exercises of chapter {chapter}, graded "
-            f"({total} points). Replace each `...` with your answer, keep the names asked for, and "
-            "run the notebook top to bottom before you hand it in. `grader.check` runs a public "
-            "check of each answer; the points come from hidden tests on data you do not see."),
+            f"# Assignment {chapter}: {chapter_title}\n\nExercises of chapter {chapter}, graded "
+            f"({total} points). Each exercise is the chapter's; what is graded is stated under "
+            "**Answer** (the questions around it are for the chapter's notebook, where the models "
+            "are trained). Replace each `...` with your answer, keep the names asked for, and run "
+            "the notebook top to bottom before you hand it in. `grader.check` only says whether an "
+            "answer is there; the points come from hidden tests, on data you do not see."),
         v4.new_code_cell(spec["setup"].strip("\n")),
     ]
     for e in exercises:
@@ -278,18 +281,32 @@ def release_leaks(exercises: dict[str, list[Exercise]]) -> list[str]:
     return leaks
 
 
-def _quiet_worker(log: str) -> None:
-    """Send a grading worker's stderr (kernel start-up warnings) to a log file."""
-    os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
-
-
-def _grade_one(args: tuple[str, str]) -> dict[str, float]:
-    """Scores per exercise label of one submission (run in a worker process)."""
+def _grade_one(submission: str, autograder: str, out: str) -> None:
+    """Grade one submission and write its scores per label as JSON (in a child process)."""
     import otter.api
 
-    submission, autograder = args
     results = otter.api.grade_submission(submission, autograder, quiet=True)
-    return {label: float(result.score) for label, result in results.results.items()}
+    Path(out).write_text(json.dumps({label: float(r.score) for label, r in results.results.items()}))
+
+
+def _grade_isolated(submission: Path, autograder: Path, labels: list[str], timeout: float,
+                    log: Path) -> dict[str, float]:
+    """Grade in a child process of its own; one that fails or outlives ``timeout`` gets 0."""
+    with tempfile.TemporaryDirectory() as tmp, open(log, "a") as err:
+        out = Path(tmp, "scores.json")
+        command = [sys.executable, __file__, "grade-one", str(submission), str(autograder), str(out)]
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, 9)  # the child and its kernel
+            child.wait()
+            print(f"{submission.name}: still running after {timeout:g} s, stopped; 0 points", file=sys.stderr)
+        if child.returncode == 0 and out.exists():
+            return json.loads(out.read_text())
+        if child.returncode != -9:
+            print(f"{submission.name}: grading failed (see {log}); 0 points", file=sys.stderr)
+        return {label: 0.0 for label in labels}
 
 
 def _chapter_of(path: Path) -> str:
@@ -301,19 +318,19 @@ def _chapter_of(path: Path) -> str:
     return name.removeprefix("recsys-")
 
 
-def grade(paths: list[Path], jobs: int = 2) -> dict[Path, dict[str, float]]:
-    """Grade notebooks in parallel against the autograder of their chapter."""
+def grade(paths: list[Path], jobs: int = 2, timeout: float = 300) -> dict[Path, dict[str, float]]:
+    """Grade notebooks in parallel, each in a fresh process, against its chapter's autograder."""
+    labels = {c: [e.label for e in items] for c, items in load_exercises().items()}
     work = []
     for path in paths:
-        autograder = AUTOGRADER / _chapter_of(path) / "autograder.zip"
+        chapter = _chapter_of(path)
+        autograder = AUTOGRADER / chapter / "autograder.zip"
         if not autograder.exists():
             raise FileNotFoundError(f"no autograder at {autograder}: run `make assignments` first")
-        work.append((str(path), str(autograder)))
-    env = {"OMP_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    os.environ.update({k: os.environ.get(k, v) for k, v in env.items()})
-    log = AUTOGRADER / "grading.log"
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker, initargs=(str(log),)) as pool:
-        return dict(zip(paths, pool.map(_grade_one, work)))
+        work.append((path, autograder, labels[chapter], timeout, AUTOGRADER / "grading.log"))
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return dict(zip(paths, pool.map(lambda args: _grade_isolated(*args), work)))
 
 
 def score_table(scores: dict[Path, dict[str, float]], exercises: dict[str, list[Exercise]],
@@ -407,8 +424,12 @@ def main(argv: list[str] | None = None) -> int:
     graded.add_argument("submissions", type=Path)
     graded.add_argument("--out", type=Path, help="CSV file (default: SUBMISSIONS/grades.csv)")
     graded.add_argument("--jobs", type=int, default=2)
+    graded.add_argument("--timeout", type=float, default=300, help="seconds per submission (default 300)")
     check = sub.add_parser("selftest", help="reference 100%%, blank 0%%, wrong submissions as declared")
     check.add_argument("--jobs", type=int, default=2)
+    if argv is None and sys.argv[1:2] == ["grade-one"]:  # a child of _grade_isolated
+        _grade_one(*sys.argv[2:5])
+        return 0
     args = parser.parse_args(argv)
     try:
         return _run(parser, args)
@@ -426,7 +447,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         paths = sorted(args.submissions.glob("*.ipynb"))
         if not paths:
             parser.error(f"no .ipynb files in {args.submissions}")
-        score_table(grade(paths, args.jobs), load_exercises(), args.out or args.submissions / "grades.csv")
+        scores = grade(paths, args.jobs, args.timeout)
+        score_table(scores, load_exercises(), args.out or args.submissions / "grades.csv")
     else:
         return selftest(args.jobs)
     return 0

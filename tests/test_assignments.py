@@ -94,3 +94,12 @@ def test_the_instructors_page_lists_every_graded_exercise_and_its_points():
     rows = re.findall(r"^\| (\d\d) \| `(ex-[\w-]+)` \| [^|]+ \| (\d+) \|$",
                       (ROOT / "book" / "assignments.md").read_text(), re.M)
     assert sorted(rows) == sorted((e.chapter, e.label, str(e.points)) for e in ALL)
+
+
+def test_a_submission_that_outlives_its_time_is_stopped_with_zero_points(tmp_path, capsys):
+    notebook = tmp_path / "slow.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), notebook)
+    scores = assignments._grade_isolated(notebook, tmp_path / "missing.zip", ["ex-00-ties"], 0.2,
+                                         tmp_path / "log")
+    assert scores == {"ex-00-ties": 0.0}
+    assert "stopped; 0 points" in capsys.readouterr().err
