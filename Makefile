@@ -45,10 +45,11 @@ book: data-check $(STAMP)
 	@$(call checked_build,$(BUILD_BOOK),$(BOOK_STATE))
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 
-# Solutions removed, from the chapters `make book` executed (nothing runs again): notebooks
+# Solutions removed, from the chapters the book build executed (it runs first, and executes
+# only what its cache lacks): notebooks
 # to hand out in _build/student/notebooks, the site (built from the stripped notebooks in
 # _build/student/src) in _build/student/_build/html; then every file is checked for leaks.
-student: data-check $(STAMP)
+student: book
 	$(BIN)/python scripts/student_edition.py source --repository "$(STUDENT_REPOSITORY)" --branch "$(STUDENT_BRANCH)"
 	@$(call checked_build,$(BIN)/jupyter-book build _build/student/src --path-output _build/student -W -n --keep-going,$(STUDENT_STATE))
 	$(BIN)/python scripts/student_edition.py check

@@ -402,6 +402,8 @@ def selftest(jobs: int = 2) -> int:
         path = SELFTEST / "submissions" / f"{chapter}-{wrong.stem}.ipynb"
         nbformat.write(fill(chapter, answers), path)
         expected[path] = {e.label: spec["answers"].get(e.label, {}).get("points", e.points) for e in items}
+        if sum(expected[path].values()) >= sum(e.points for e in items):
+            raise SystemExit(f"{wrong}: a planted wrong submission must be declared below full marks")
     print(f"grading {len(expected)} submissions with {jobs} workers")
     scores = grade(sorted(expected, key=lambda p: p.name), jobs)
     score_table(scores, exercises, SELFTEST / "grades.csv")
