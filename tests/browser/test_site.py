@@ -97,13 +97,17 @@ def test_chapter_page(chapter, server, browser):
     assert images, f"{chapter}: no figures rendered"
     broken = [src for ok, src in images if not ok]
     assert not broken, f"{chapter}: figures that did not render: {broken}"
-    # Code fits the page: no input cell scrolls sideways at a laptop's width.
-    wide = page.eval_on_selector_all(
-        ".cell_input pre",
-        "els => els.filter(e => e.scrollWidth > e.clientWidth + 1)"
-        ".map(e => e.textContent.split('\\n').sort((a, b) => b.length - a.length)[0])",
-    )
-    assert not wide, f"{chapter}: code cells wider than the page, e.g. {wide[:3]}"
+    # Code fits the page: no input cell scrolls sideways, at the narrowest column of each
+    # of the theme's desktop layouts (960 and 1200 px: a sidebar appears) and at 1280 px.
+    for width in (960, 1200, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        wide = page.eval_on_selector_all(
+            ".cell_input pre",
+            "els => els.filter(e => e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.textContent.split('\\n').sort((a, b) => b.length - a.length)[0])",
+        )
+        assert not wide, f"{chapter}: code cells wider than the page at {width} px, e.g. {wide[:3]}"
+    page.set_viewport_size({"width": 1280, "height": 900})
     colab = page.eval_on_selector_all(
         "a[href*='colab.research.google.com']", "links => links.map(l => l.href)"
     )
