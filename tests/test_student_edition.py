@@ -13,7 +13,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
 from student_edition import StudentEditionError, notebook_text, strip_solutions  # noqa: E402
 from student_leaks import LinkRules, check_links, fingerprints, scan  # noqa: E402
 
@@ -302,3 +303,17 @@ def test_a_chapter_changed_since_the_main_build_or_never_run_is_refused(tmp_path
     with pytest.raises(StudentEditionError, match="run `make book`"):
         se.executed_documents()
     assert list(se.executed_documents(allow_unexecuted=True)) == ["notebooks/01_x"]
+
+
+def test_nothing_but_a_new_section_or_exercise_follows_a_solution_in_its_cell():
+    """Text after ``{solution-end}`` in the same cell is printed under the question."""
+    allowed = ("#", "```{exercise", "```{solution-start", ":::{exercise")
+    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        for number, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type != "markdown" or "{solution-end}" not in cell.source:
+                continue
+            rest = cell.source.split("{solution-end}", 1)[1].strip().removeprefix("```").strip()
+            assert not rest or rest.startswith(allowed), (
+                f"{path.name}, cell {number}: text after a solution ends in its cell "
+                f"(move it inside the solution): {rest[:60]!r}"
+            )
