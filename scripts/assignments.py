@@ -110,20 +110,30 @@ def answer_code(notebook: nbformat.NotebookNode, label: str) -> str:
     return found[0]
 
 
+def _shared_helpers() -> list[ast.stmt]:
+    """The helpers of ``grading/hidden/_shared.py`` (its docstring left out)."""
+    body = ast.parse((GRADING / "hidden" / "_shared.py").read_text()).body
+    return [node for node in body
+            if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+
+
 def hidden_tests(label: str) -> list[tuple[str, int, str]]:
     """Otter test cells from ``grading/hidden/<label>.py``: one per ``test_*`` function.
 
-    The module's other top-level code (imports, helpers) is copied into each test, since
-    an otter test cell holds a single function; ``POINTS`` gives each test's points.
+    The module's other top-level code (imports, helpers), after the helpers every test
+    shares (``grading/hidden/_shared.py``), is copied into each test, since an otter test
+    cell holds a single function; ``POINTS`` gives each test's points.
     """
     path = GRADING / "hidden" / f"{label}.py"
     if not path.exists():
         raise FileNotFoundError(f"no hidden tests for {label}: write {path.relative_to(ROOT)}")
     module = ast.parse(path.read_text())
-    points, shared, tests = {}, [], []
+    points, shared, tests = {}, _shared_helpers(), []
     for node in module.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             continue  # the docstring
+        if isinstance(node, ast.ImportFrom) and node.module == "_shared":
+            continue  # for readers and linters: the shared helpers are copied in above
         if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["POINTS"]:
             points = ast.literal_eval(node.value)
         elif isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):

@@ -1,19 +1,9 @@
 """Hidden tests for ex-03-pairwise: the FM's second-order term in linear time."""
 
 import torch
+from _shared import _uses  # the build copies the shared helpers in
 
 POINTS = {"test_shape": 1, "test_random_embeddings": 2, "test_one_field": 1}
-
-
-def _uses(function, name):
-    """Whether the function (or a function nested in it) refers to ``name``."""
-    stack = [function.__code__]
-    while stack:
-        code = stack.pop()
-        if name in code.co_names:
-            return True
-        stack += [c for c in code.co_consts if hasattr(c, "co_names")]
-    return False
 
 
 def _pairs(v):

@@ -1,19 +1,9 @@
 """Hidden tests for ex-04-mask: which keys each query may attend to."""
 
 import torch
+from _shared import _uses  # the build copies the shared helpers in
 
 POINTS = {"test_shape_and_type": 1, "test_full_histories": 1, "test_padded_histories": 2}
-
-
-def _uses(function, name):
-    """Whether the function (or a function nested in it) refers to ``name``."""
-    stack = [function.__code__]
-    while stack:
-        code = stack.pop()
-        if name in code.co_names:
-            return True
-        stack += [c for c in code.co_consts if hasattr(c, "co_names")]
-    return False
 
 
 def _reference(tokens):
