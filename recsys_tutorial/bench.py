@@ -19,17 +19,17 @@ from types import MappingProxyType
 import pandas as pd
 
 from .baselines import ItemKNN, Markov, Popularity
-from .bert4rec import BERT4Rec
-from .content import ContentRecommender
 from .data import MovieLens, load_movielens_100k
-from .glove import GloVe
-from .gru4rec import GRU4Rec
-from .item2vec import Item2Vec
+from .embeddings.glove import GloVe
+from .embeddings.item2vec import Item2Vec
 from .metrics import Recommender, evaluate
-from .sasrec import SASRec
+from .sequential.bert4rec import BERT4Rec
+from .sequential.gru4rec import GRU4Rec
+from .sequential.sasrec import SASRec
 from .split import LeaveOneOutSplit, leave_one_out_split
-from .text_encoder import catalogue_embeddings
-from .text_sasrec import TextSASRec
+from .text.content import ContentRecommender
+from .text.encoder import catalogue_embeddings
+from .text.sasrec import TextSASRec
 
 Factory = Callable[[MovieLens, int], Recommender]
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from recsys_tutorial import TrainData, leave_one_out_split, make_platform
-from recsys_tutorial.content import ContentRecommender
+from recsys_tutorial.text import ContentRecommender
 
 POINTS = {"test_zero_weight": 1, "test_prior": 2, "test_unseen_items_get_nothing": 1}
 

@@ -17,8 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ..split import TrainData
 from .item2vec import Similarity, embedding_scores
-from .split import TrainData
 
 
 def cooccurrence(sequences: Sequence[np.ndarray], n_items: int, window: int) -> sp.csr_matrix:

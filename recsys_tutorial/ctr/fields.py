@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .ctr_data import Field
+from .data import Field
 
 
 class FieldEmbedding(nn.Module):

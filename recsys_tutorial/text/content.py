@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .split import TrainData
+from ..split import TrainData
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys_tutorial import leave_one_out_split, make_platform
-from recsys_tutorial import llm_rank as L
+from recsys_tutorial import llm as L
 
 CANDIDATES = [f"Movie {chr(65 + i)}{chr(97 + i)} ({1980 + i})" for i in range(20)]
 

@@ -9,25 +9,32 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_tutorial.autoint import AutoInt, InteractingLayer, softmax_last
-from recsys_tutorial.ctr_data import (
+from recsys_tutorial.ctr import (
     FIELDS,
+    AutoInt,
     CTRTensors,
+    DCNv2,
+    FactorizationMachine,
     Field,
+    FieldEmbedding,
+    InteractingLayer,
+    LogisticRegression,
+    TrainConfig,
     add_crosses,
     bucketize,
     build_fields,
     ctr_frame,
+    ctr_metrics,
     encode,
+    fit_ctr,
+    fm_pairwise,
+    fm_pairwise_naive,
+    parameter_groups,
+    softmax_last,
     time_split,
     zip_region,
 )
-from recsys_tutorial.ctr_train import TrainConfig, ctr_metrics, fit_ctr, parameter_groups
 from recsys_tutorial.data import GENRES, MovieLens
-from recsys_tutorial.dcn import DCNv2
-from recsys_tutorial.field_embedding import FieldEmbedding
-from recsys_tutorial.fm import FactorizationMachine, fm_pairwise, fm_pairwise_naive
-from recsys_tutorial.logreg import LogisticRegression
 from recsys_tutorial.synthetic import make_platform
 
 

@@ -8,11 +8,19 @@ import torch
 from torch import nn
 
 from recsys_tutorial import evaluate
-from recsys_tutorial.bert4rec import BERT4Rec
-from recsys_tutorial.gru4rec import GRU4Rec, GRUNetwork
-from recsys_tutorial.sasrec import SASRec, SASRecNetwork, attention_mask
+from recsys_tutorial.sequential import (
+    BERT4Rec,
+    GRU4Rec,
+    GRUNetwork,
+    SASRec,
+    SASRecNetwork,
+    SequenceRecommender,
+    Trainer,
+    attention_mask,
+    pad_left,
+    select_device,
+)
 from recsys_tutorial.split import TrainData
-from recsys_tutorial.trainer import SequenceRecommender, Trainer, pad_left, select_device
 
 
 @pytest.fixture(autouse=True)

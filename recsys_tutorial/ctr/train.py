@@ -22,7 +22,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 from torch import nn
 from tqdm.auto import tqdm
 
-from .ctr_data import CTRTensors
+from .data import CTRTensors
 
 
 @dataclass(frozen=True)

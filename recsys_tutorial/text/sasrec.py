@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..sequential.sasrec import SASRec, SASRecNetwork
+from ..sequential.trainer import Batch
+from ..split import LeaveOneOutSplit, TrainData
 from .content import unit_rows
-from .sasrec import SASRec, SASRecNetwork
-from .split import LeaveOneOutSplit, TrainData
-from .trainer import Batch
 
 
 class TextItemEncoder(nn.Module):

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import MovieLens
+from ..data import MovieLens
 
 FIELDS = ("user", "item", "age", "gender", "occupation", "zip_region", "year", "genres")
 BAG_FIELDS = frozenset({"genres"})

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .trainer import Batch, SequenceRecommender
+from .base import SequenceRecommender
+from .trainer import Batch
 
 
 class GRUNetwork(nn.Module):

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .ctr_data import Field
-from .field_embedding import FieldEmbedding
+from .data import Field
+from .fields import FieldEmbedding
 
 
 def fm_pairwise_naive(v: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from gensim.models import Word2Vec
 
-from .split import TrainData
+from ..split import TrainData
 
 Similarity = Literal["cosine", "dot"]
 Side = Literal["in", "in+out", "in-out"]

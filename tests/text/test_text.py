@@ -10,18 +10,20 @@ import torch
 
 from recsys_tutorial import evaluate, leave_one_out_split
 from recsys_tutorial.coldstart import cold_start_split, evaluate_by_kind
-from recsys_tutorial.content import ContentRecommender, recency_weights
-from recsys_tutorial.text_encoder import (
+from recsys_tutorial.text import (
     DEFAULT_MODEL,
     MODEL_ENV_VAR,
+    ContentRecommender,
+    TextItemEncoder,
+    TextSASRec,
     cache_file,
     catalogue_embeddings,
     encode_items,
     item_text,
     natural_title,
+    recency_weights,
     resolve_model_name,
 )
-from recsys_tutorial.text_sasrec import TextItemEncoder, TextSASRec
 
 
 class CountingEncoder:

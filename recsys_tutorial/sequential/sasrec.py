@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .trainer import Batch, SequenceRecommender
+from .base import SequenceRecommender
+from .trainer import Batch
 
 ItemEncoderFactory = Callable[[int, int], nn.Module]
 

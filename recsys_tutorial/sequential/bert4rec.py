@@ -18,8 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .base import SequenceRecommender, pad_left
 from .sasrec import SASRecNetwork
-from .trainer import Batch, SequenceRecommender, pad_left
+from .trainer import Batch
 
 
 @dataclass

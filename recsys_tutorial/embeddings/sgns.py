@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..split import TrainData
 from .item2vec import Side, Similarity, side_scores
-from .split import TrainData
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:

@@ -7,15 +7,20 @@ import pytest
 import torch
 
 from recsys_tutorial import TrainData, leave_one_out_split, make_platform
-from recsys_tutorial.glove import GloVe, cooccurrence, fit_glove
-from recsys_tutorial.item2vec import Item2Vec, embedding_scores, unit_rows, user_vectors
-from recsys_tutorial.sgns import (
+from recsys_tutorial.embeddings import (
     SGNS,
+    GloVe,
+    Item2Vec,
+    cooccurrence,
+    embedding_scores,
+    fit_glove,
     keep_probabilities,
     noise_distribution,
     sgns_loss,
     skipgram_pairs,
     train_sgns,
+    unit_rows,
+    user_vectors,
 )
 
 

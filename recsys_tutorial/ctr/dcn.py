@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .ctr_data import Field
-from .field_embedding import FieldEmbedding
+from .data import Field
+from .fields import FieldEmbedding
 
 
 class CrossLayer(nn.Module):

@@ -1,0 +1,68 @@
+"""Retrieve, then re-rank: a language model re-scores a retriever's top candidates.
+
+Explained in chapter 06, *A language model as a zero-shot ranker*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..metrics import metrics_from_ranks, target_ranks
+from ..split import LeaveOneOutSplit, Stage
+from .candidates import SYSTEM, display_title
+from .likelihood import score_continuations
+from .prompts import likelihood_message, recent_titles
+
+
+@dataclass
+class ReRanker:
+    """Retrieve then re-rank: the retriever's top ``k`` unseen items, re-ordered by the
+    LLM's likelihood scores; every other item keeps the retriever's order below them.
+    Follows the course's model protocol (``score(histories)``). Chapter 06.
+    """
+
+    retriever: Any
+    llm: Any
+    titles: Sequence[str]
+    k: int = 20
+    history_items: int = 50
+    progress: bool = True
+    scorer: Callable[..., np.ndarray] | None = None
+
+    def fit(self, train: Any) -> ReRanker:
+        return self  # the retriever is fitted already; the LLM is zero-shot
+
+    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        base = np.asarray(self.retriever.score(histories), dtype=np.float64)
+        out = np.argsort(np.argsort(base, axis=1), axis=1).astype(np.float64)  # ranks, 0 = worst
+        n_items = base.shape[1]
+        eos = self.llm.tokenizer.eos_token or ""
+        for r, history in enumerate(tqdm(histories, desc="re-rank", disable=not self.progress)):
+            masked = base[r].copy()
+            masked[np.asarray(history, dtype=np.int64)] = -np.inf
+            top = np.argsort(-masked, kind="stable")[: self.k]
+            cands = [self.titles[i] for i in top]
+            prompt = self.llm.chat_prompt(
+                likelihood_message(recent_titles(history, self.titles, self.history_items)),
+                system=SYSTEM)
+            scores = score_continuations(self.llm, prompt, [display_title(c) + eos for c in cands])
+            order = top[np.argsort(-scores, kind="stable")]
+            out[r, order] = n_items + np.arange(len(order), 0, -1)
+        return out
+
+
+def evaluate_users(
+    model: Any, split: LeaveOneOutSplit, users: np.ndarray, stage: Stage = "test", k: int = 10
+) -> dict[str, np.ndarray]:
+    """Full-ranking HR/NDCG/MRR@k (seen items excluded) for a subset of users, per user:
+    :func:`recsys_tutorial.evaluate` restricted to ``users``. Chapter 06."""
+    histories = split.histories(stage)
+    scores = np.asarray(model.score([histories[u] for u in users]))
+    greater, ties, _ = target_ranks(scores, split.targets(stage)[users], split.seen(stage)[users])
+    return {f"{name}@{k}": values for name, values in metrics_from_ranks(greater, ties, k).items()}
