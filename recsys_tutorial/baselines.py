@@ -2,8 +2,8 @@
 
 Next-item prediction read as language modelling: popularity is a unigram model, the
 Markov chain a bigram model that backs off to the unigram when it has little evidence,
-and item-kNN a bag-of-words neighbour of both. Explained in chapter 01, *Next-item
-prediction as language modelling*.
+and item-kNN a bag-of-words neighbour of both. Explained in
+:doc:`/notebooks/01_next_item_as_language_modelling`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .split import TrainData
+from .split import LeaveOneOutSplit, TrainData
 
 
 def _require_fit(model: object, attribute: str) -> None:
@@ -28,7 +28,8 @@ class Popularity:
 
     counts_: np.ndarray | None = field(default=None, repr=False)
 
-    def fit(self, train: TrainData) -> Popularity:
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> Popularity:
+        del valid  # nothing to choose on validation
         self.counts_ = train.item_counts().astype(np.float64)
         return self
 
@@ -63,7 +64,8 @@ class Markov:
     transitions_: sp.csr_matrix | None = field(default=None, repr=False)
     unigram_: np.ndarray | None = field(default=None, repr=False)
 
-    def fit(self, train: TrainData) -> Markov:
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> Markov:
+        del valid  # nothing to choose on validation
         if self.beta <= 0:
             raise ValueError("beta must be positive (it is the weight of the back-off)")
         counts = train.item_counts().astype(np.float64)
@@ -96,7 +98,8 @@ class ItemKNN:
     neighbours: int | None = 100
     similarity_: np.ndarray | None = field(default=None, repr=False)
 
-    def fit(self, train: TrainData) -> ItemKNN:
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> ItemKNN:
+        del valid  # nothing to choose on validation
         matrix = train.matrix()
         co = (matrix.T @ matrix).toarray()
         norms = np.sqrt(np.diag(co))

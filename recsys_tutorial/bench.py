@@ -3,13 +3,13 @@
 ``python -m recsys_tutorial bench --models pop,markov,itemknn --data-dir DIR --out
 results.json`` fits each registered model on the course's split of MovieLens-100k,
 evaluates it with the shared protocol and writes one JSON object per model. Chapters
-add their models to :data:`MODELS`. Introduced in chapter 01.
+add their models to :data:`MODELS`. Introduced in
+:doc:`/notebooks/01_next_item_as_language_modelling`.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -87,16 +87,13 @@ def fit_evaluate(
 ) -> dict[str, float | str]:
     """Fit on ``split.train``; evaluate on validation and test. One results-table row.
 
-    Models whose ``fit`` accepts ``valid_split`` get the split for early stopping on
-    its validation targets (never the test targets).
+    Every model gets the split as ``valid``, for early stopping on its validation
+    targets (never the test targets); see :mod:`recsys_tutorial.protocol`.
 
     Explained in chapter 01.
     """
     start = time.perf_counter()
-    if "valid_split" in inspect.signature(model.fit).parameters:
-        model.fit(split.train, valid_split=split)  # early stopping on validation targets
-    else:
-        model.fit(split.train)
+    model.fit(split.train, valid=split)
     fit_seconds = time.perf_counter() - start
     valid = evaluate(model, split, "valid", k=k)
     test = evaluate(model, split, "test", k=k)

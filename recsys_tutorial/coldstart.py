@@ -17,8 +17,8 @@ What happens to a cold item's occurrences:
   model sees an untrained vector there; a text model reads the film's text.
 
 All items stay candidates in the full ranking (cold ones included); items in the
-history (and hidden cold items the user saw) are excluded. Explained in chapter 05,
-*Zero-shot recommendation with pretrained text encoders*.
+history (and hidden cold items the user saw) are excluded. Explained in
+:doc:`/notebooks/05_zero_shot_text_encoders`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The files may not be redistributed, so the course never ships them: the loader fetches
 the official archive from GroupLens, checks it, and checks every file it reads.
-Explained in chapter 00, *The language of a platform*.
+Explained in :doc:`/notebooks/00_language_of_a_platform`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The loader (:mod:`recsys_tutorial.data`) and the build's first step
 (``scripts/check_data.py``, run by ``make book`` and ``make test`` before anything is
 installed) share these names, so that both say the same thing when the data is missing.
-Explained in chapter 00, *The language of a platform*.
+Explained in :doc:`/notebooks/00_language_of_a_platform`.
 """
 
 from __future__ import annotations

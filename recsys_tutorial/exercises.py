@@ -13,7 +13,8 @@ decimals, so within 0.0005 always, never beyond 0.0015). The expected values are
 of the course's MovieLens-100k split: a check refuses to judge when the split built here
 has another :attr:`~recsys_tutorial.split.LeaveOneOutSplit.fingerprint`. Function
 answers (``ex-02-window``) are checked by properties on fresh toy data.
-The labels are the exercises' labels in the book; chapters 00, 01, 02 and 05 use them.
+The labels are the exercises' labels in the book (:doc:`/book/assignments`); chapters
+00, 01, 02 and 05 use them.
 """
 
 from __future__ import annotations

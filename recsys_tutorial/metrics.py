@@ -3,33 +3,21 @@
 Every item in the catalogue is a candidate except those already in the user's
 history; the target itself is never excluded. Ties in the scores are resolved as a
 uniformly random order would be, in expectation, so a model cannot gain (or lose) by
-giving many items the same score. Explained in chapter 00, *The language of a
-platform*; sampled metrics appear there only as a lesson in why not to use them.
+giving many items the same score. Explained in
+:doc:`/notebooks/00_language_of_a_platform`; sampled metrics appear there only as a
+lesson in why not to use them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Protocol, Self
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .split import LeaveOneOutSplit, Stage, TrainData
-
-
-class Recommender(Protocol):
-    """What every model in the course exposes (like scikit-learn's estimators).
-
-    ``fit`` learns from the training histories only; ``score`` returns one row of
-    scores over all items per history (higher is better). Explained in chapter 00.
-    """
-
-    def fit(self, train: TrainData) -> Self: ...
-
-    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray: ...
+from .protocol import Recommender
+from .split import LeaveOneOutSplit, Stage
 
 
 def _discount_tables(k: int) -> dict[str, np.ndarray]:

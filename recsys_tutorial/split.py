@@ -4,7 +4,7 @@ Each user's items ordered by time form a sentence. Timestamps often tie, so the 
 rule decides many targets: ties are broken by a hash of ``user_id:item_id``, which is
 deterministic and unrelated to the items. The last item is the test target, the one
 before it the validation target, the rest is training data. Every chapter uses this
-one split object. Explained in chapter 00, *The language of a platform*.
+one split object. Explained in :doc:`/notebooks/00_language_of_a_platform`.
 """
 
 from __future__ import annotations

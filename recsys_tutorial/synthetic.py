@@ -4,7 +4,8 @@ Items belong to topics and have Zipf-like popularity; users have tastes over top
 and histories have sequential structure: with probability ``p_follow`` the next item is
 the previous item's fixed *successor* (a sequel, the next episode), otherwise a fresh
 draw from the user's tastes. Models can then be checked against what is known to be
-true, in seconds. Used by the tests and the exercises; introduced in chapter 00.
+true, in seconds. Used by the tests and the exercises; introduced in
+:doc:`/notebooks/00_language_of_a_platform`.
 """
 
 from __future__ import annotations

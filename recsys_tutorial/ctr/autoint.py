@@ -6,8 +6,7 @@ how relevant it is (``softmax_j <W_Q e_m, W_K e_j> / sqrt(d)``), then takes the 
 mix of their values ``W_V e_j``. Each layer adds a residual projection ``W_res e_m`` and a
 ReLU; stacking layers builds higher-order interactions. The output layer is linear in
 the concatenated field vectors. The attention weights are returned, so the chapter can
-draw the field-to-field interactions the model chose. Explained in chapter 03,
-*Learned feature interactions*.
+draw the field-to-field interactions the model chose. Explained in :doc:`/notebooks/03_feature_interactions`.
 """
 
 from __future__ import annotations

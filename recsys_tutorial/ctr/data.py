@@ -11,7 +11,7 @@ period, so for them the user id is unknown and only their side features speak.
 Vocabularies are built on training rows only; index 0 of every field is the *unknown*
 bucket. Genres are a *bag* field (a movie has one to six): a model embeds each genre
 and averages them, so every field, single or multi-valued, ends up as one vector.
-Explained in chapter 03, *Learned feature interactions*.
+Explained in :doc:`/notebooks/03_feature_interactions`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Wang et al. (2021): with ``x_0`` the concatenated field embeddings, each cross l
 computes ``x_{l+1} = x_0 * (W_l x_l + b_l) + x_l`` (element-wise product). One layer
 holds every pairwise product of embedding coordinates, weighted by ``W``; ``L`` layers
 reach order ``L + 1``. A small deep network runs in parallel and both feed the logit.
-Explained in chapter 03, *Learned feature interactions*.
+Explained in :doc:`/notebooks/03_feature_interactions`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ vectors of its values, ignoring padding. With ``dim=1`` the "embedding" is a wei
 value, which is all logistic regression needs; with ``dim=k`` the same module feeds
 factorization machines and attention. The unknown bucket starts at zero, so a value
 never seen in training contributes nothing until training teaches it something.
-Explained in chapter 03, *Learned feature interactions*.
+Explained in :doc:`/notebooks/03_feature_interactions`.
 """
 
 from __future__ import annotations

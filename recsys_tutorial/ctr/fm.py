@@ -8,7 +8,7 @@ Rendle (2010): ``logit = b + sum_f w_f + sum_{f<g} <v_f, v_g>``, where ``v_f`` i
 
 makes it ``O(k n)``. Both are here so the tests (and the chapter) can check one against
 the other. Here a bag field (genres) enters as one vector, the mean of its values, so
-the pairs are pairs of *fields*. Explained in chapter 03, *Learned feature interactions*.
+the pairs are pairs of *fields*. Explained in :doc:`/notebooks/03_feature_interactions`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The logit is a bias plus one learned weight per field value (a bag field adds the mean
 weight of its values). It cannot express "young users like animation" unless someone
 adds the cross ``age*genres`` as an extra field by hand (:func:`.ctr_data.add_crosses`).
-Explained in chapter 03, *Learned feature interactions*.
+Explained in :doc:`/notebooks/03_feature_interactions`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ AUC (or log loss) is measured, and training stops when it has not improved for
 what validation chose. Test rows are never looked at here. Optionally, id fields are
 replaced by the unknown bucket at random during training (``unknown_dropout``), so that
 the model learns what to do with users it has never seen, which most test users are.
-Explained in chapter 03, *Learned feature interactions*.
+Explained in :doc:`/notebooks/03_feature_interactions`.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ GloVe (Pennington et al. 2014) counts how often two words occur within a window 
 each other (a pair ``d`` positions apart adds ``1/d``) and fits ``w_i . c_j + b_i +
 b'_j ~ log X_ij`` over the non-zero counts, each weighted by ``f(X_ij) = min(1, X_ij /
 x_max) ** power`` so that rare pairs count less and frequent ones do not dominate. Read
-histories as sentences and the same recipe gives item vectors. Explained in chapter 02,
-*Item embeddings the word2vec way*.
+histories as sentences and the same recipe gives item vectors. Explained in :doc:`/notebooks/02_item2vec`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..split import TrainData
+from ..split import LeaveOneOutSplit, TrainData
 from .item2vec import Similarity, embedding_scores
 
 
@@ -110,7 +109,8 @@ class GloVe:
     vectors_: np.ndarray | None = field(default=None, repr=False)
     losses_: list[float] = field(default_factory=list, repr=False)
 
-    def fit(self, train: TrainData) -> GloVe:
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> GloVe:
+        del valid  # nothing to choose on validation
         x = cooccurrence(train.sequences, train.n_items, self.window)
         self.vectors_, self.losses_ = fit_glove(
             x, self.dim, self.x_max, self.power, self.epochs, self.lr, seed=self.seed

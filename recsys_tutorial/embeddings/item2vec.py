@@ -3,7 +3,7 @@
 Items consumed near each other in histories get similar vectors, as words used in the
 same contexts do (Barkan & Koenigstein 2016). A user is the (recency-weighted) mean of
 their recent items' vectors, and every item is scored by its cosine (or dot product)
-with that user vector. Explained in chapter 02, *Item embeddings the word2vec way*.
+with that user vector. Explained in :doc:`/notebooks/02_item2vec`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from gensim.models import Word2Vec
 
-from ..split import TrainData
+from ..split import LeaveOneOutSplit, TrainData
 
 Similarity = Literal["cosine", "dot"]
 Side = Literal["in", "in+out", "in-out"]
@@ -101,7 +101,8 @@ class Item2Vec:
     context_: np.ndarray | None = field(default=None, repr=False)
     model_: Word2Vec | None = field(default=None, repr=False)
 
-    def fit(self, train: TrainData) -> Item2Vec:
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> Item2Vec:
+        del valid  # nothing to choose on validation
         sentences = [[str(i) for i in seq] for seq in train.sequences if len(seq)]
         self.model_ = Word2Vec(
             sentences, vector_size=self.vector_size, window=self.window, negative=self.negative,

@@ -4,8 +4,7 @@ word2vec's skip-gram reads each history as a sentence: every item (the *target*)
 to predict the items around it within a window (its *contexts*). Instead of a softmax
 over the whole catalogue, each observed pair is contrasted with ``negative`` random
 items drawn from the unigram distribution raised to ``ns_exponent``, and very frequent
-items are randomly dropped first (sub-sampling). Explained in chapter 02, *Item
-embeddings the word2vec way*.
+items are randomly dropped first (sub-sampling). Explained in :doc:`/notebooks/02_item2vec`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..split import TrainData
+from ..split import LeaveOneOutSplit, TrainData
 from .item2vec import Side, Similarity, side_scores
 
 
@@ -146,7 +145,8 @@ class SGNS:
     context_: np.ndarray | None = field(default=None, repr=False)
     losses_: list[float] = field(default_factory=list, repr=False)
 
-    def fit(self, train: TrainData) -> SGNS:
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> SGNS:
+        del valid  # nothing to choose on validation
         model, self.losses_ = train_sgns(
             [s for s in train.sequences if len(s)], train.n_items, self.dim, self.window,
             self.negative, self.ns_exponent, self.sample, self.epochs, lr=self.lr,

@@ -2,7 +2,7 @@
 
 The protocol of Hou et al. (ECIR 2024): for each sampled test user, 20 candidates (the
 true next item and 19 items the user has not seen, in random order).
-Explained in chapter 06, *A language model as a zero-shot ranker*.
+Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 """
 
 from __future__ import annotations

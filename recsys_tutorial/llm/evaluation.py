@@ -1,6 +1,6 @@
 """Metrics on candidate sets, position bias and bootstrap intervals.
 
-Explained in chapter 06, *A language model as a zero-shot ranker*.
+Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Few-shot fine-tuning from the training split (LoRA or full).
 
-Explained in chapter 06, *A language model as a zero-shot ranker*.
+Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Each candidate is scored by the length-normalised log-probability of its title a
 answer. The prompt is shared by all 20 candidates, so its key/value cache is computed
 once (:func:`encode_prefix`) and reused (:func:`score_continuations`) instead of
 re-running the prompt per candidate (:func:`score_continuations_naive`).
-Explained in chapter 06, *A language model as a zero-shot ranker*.
+Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ cache directory, so later loads take well under a second. The same :func:`load_l
 accepts any Hugging Face model id or local folder (on Colab: a 0.5-3B instruct model,
 on the GPU when there is one). :class:`ChatEndpoint` talks to an OpenAI-compatible chat
 server instead (a local llama.cpp or vLLM server, say); it is off by default.
-Explained in chapter 06, *A language model as a zero-shot ranker*.
+Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Ranking users' candidates with a language model, listwise or by likelihood.
 
-Explained in chapter 06, *A language model as a zero-shot ranker*.
+Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 """
 
 from __future__ import annotations

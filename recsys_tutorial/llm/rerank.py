@@ -1,6 +1,6 @@
 """Retrieve, then re-rank: a language model re-scores a retriever's top candidates.
 
-Explained in chapter 06, *A language model as a zero-shot ranker*.
+Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..metrics import metrics_from_ranks, target_ranks
-from ..split import LeaveOneOutSplit, Stage
+from ..split import LeaveOneOutSplit, Stage, TrainData
 from .candidates import SYSTEM, display_title
 from .likelihood import score_continuations
 from .prompts import likelihood_message, recent_titles
@@ -33,7 +33,7 @@ class ReRanker:
     progress: bool = True
     scorer: Callable[..., np.ndarray] | None = None
 
-    def fit(self, train: Any) -> ReRanker:
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> ReRanker:
         return self  # the retriever is fitted already; the LLM is zero-shot
 
     def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:

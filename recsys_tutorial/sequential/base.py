@@ -3,7 +3,7 @@
 :class:`SequenceRecommender` wraps a network in ``fit(train, valid=None)`` and
 ``score(histories)`` and hands training to :class:`~recsys_tutorial.sequential.trainer.Trainer`;
 each model (GRU4Rec, SASRec, BERT4Rec) adds its network and its loss.
-Explained in chapter 04, *Next-item transformers*.
+Explained in :doc:`/notebooks/04_next_item_transformers`.
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ class SequenceRecommender:
                        time_budget=self.time_budget, seed=self.seed, device=self.device,
                        progress=self.progress)
 
-    def fit(self, train: TrainData, valid_split: LeaveOneOutSplit | None = None) -> SequenceRecommender:
-        """Train on ``train`` (early stopping on ``valid_split``'s validation targets)."""
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> SequenceRecommender:
+        """Train on ``train`` (early stopping on ``valid``'s validation targets)."""
         if self.window not in ("last", "random", "all"):
             raise ValueError(f"window must be 'last', 'random' or 'all', not {self.window!r}")
         seed_everything(self.seed)
@@ -101,7 +101,7 @@ class SequenceRecommender:
         if not self.sequences_:
             raise ValueError("no training history has two items; nothing to learn from")
         self.network_ = self.build_network(train.n_items)
-        self.log_ = self.trainer().fit(self, valid_split)
+        self.log_ = self.trainer().fit(self, valid)
         return self
 
     def window_span(self) -> int:

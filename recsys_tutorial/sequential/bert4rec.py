@@ -6,7 +6,7 @@ words. To recommend, a ``[mask]`` is appended to the history and the model fills
 in. The network is SASRec's without the causal mask (and with a mask token); the
 trainer is the shared one. Known to need long training (Petrov & Macdonald, 2022);
 the chapter gives it a fixed budget of epochs.
-Explained in chapter 04, *Next-item transformers*.
+Explained in :doc:`/notebooks/04_next_item_transformers`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Hidasi et al. (2016) read a session with a GRU and predict the next item at ever
 step. Here the GRU reads each user's history (the same windows, loss and trainer as
 SASRec: full softmax over all items, scored by the dot product with the item
 embeddings), so the only difference from SASRec is recurrence instead of attention.
-Explained in chapter 04, *Next-item transformers*.
+Explained in :doc:`/notebooks/04_next_item_transformers`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ encoder's item vectors, as a language model ties its input and output embeddings
 
 Two losses: ``"ce"``, the full softmax over all items (Klenitskiy & Vasilev, 2023), and
 ``"bce"``, the paper's binary cross-entropy with one sampled negative per position.
-Explained in chapter 04, *Next-item transformers*.
+Explained in :doc:`/notebooks/04_next_item_transformers`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ take an optimiser step per batch, and after each epoch measure NDCG@10 on the
 when validation has not improved for ``patience`` evaluations or when ``epochs`` run
 out. Everything is seeded, and the device is chosen once (``"auto"``: CUDA when
 present, else CPU).
-Explained in chapter 04, *Next-item transformers*.
+Explained in :doc:`/notebooks/04_next_item_transformers`.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Trainer:
     progress: bool = True
     metric: str = "ndcg@10"
 
-    def fit(self, model: Trainable, valid_split: LeaveOneOutSplit | None = None) -> TrainLog:
+    def fit(self, model: Trainable, valid: LeaveOneOutSplit | None = None) -> TrainLog:
         from tqdm.auto import tqdm
 
         from ..metrics import evaluate
@@ -125,12 +125,12 @@ class Trainer:
                     break
             record = {"epoch": epoch, "loss": total / max(batches, 1),
                       "seconds": time.perf_counter() - start}
-            evaluate_now = valid_split is not None and (
+            evaluate_now = valid is not None and (
                 epoch % self.eval_every == 0 or out_of_time or epoch == self.epochs
             )
             if evaluate_now:
                 network.eval()
-                score = evaluate(model, valid_split, "valid")[self.metric]
+                score = evaluate(model, valid, "valid")[self.metric]
                 record[f"valid_{self.metric}"] = score
                 if score > log.best_score:
                     log.best_score, log.best_epoch, waited = score, epoch, 0
@@ -147,7 +147,7 @@ class Trainer:
             if out_of_time:
                 log.stopped = "time budget"
                 break
-            if valid_split is not None and waited >= self.patience:
+            if valid is not None and waited >= self.patience:
                 log.stopped = "patience"
                 break
         bar.close()

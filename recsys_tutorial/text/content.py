@@ -4,8 +4,7 @@ No interaction is used for training. A user's profile is the recency-weighted me
 the text embeddings of the films in their history (the latest film weighs most, each
 step back by a factor ``decay``); every item is scored by the cosine similarity of its
 text embedding to the profile. Because the score comes from text alone, a film nobody
-has rated yet is scored like any other. Explained in chapter 05, *Zero-shot
-recommendation with pretrained text encoders*.
+has rated yet is scored like any other. Explained in :doc:`/notebooks/05_zero_shot_text_encoders`.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..split import TrainData
+from ..split import LeaveOneOutSplit, TrainData
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -49,7 +48,8 @@ class ContentRecommender:
     max_history: int | None = 50
     vectors_: np.ndarray | None = field(default=None, repr=False)
 
-    def fit(self, train: TrainData) -> ContentRecommender:
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> ContentRecommender:
+        del valid  # nothing to choose on validation
         if not 0 < self.decay <= 1:
             raise ValueError("decay must be in (0, 1]")
         if isinstance(self.item_vectors, pd.DataFrame):

@@ -9,8 +9,8 @@ reached (``RECSYS_TUTORIAL_TEXT_MODEL`` chooses one at the edge).
 
 Encoding is deterministic, so the vectors are cached on disk, keyed by the model's
 name and a hash of the texts: a different model or a changed text is a different file,
-and the file appears atomically (written aside, then renamed). Explained in chapter 05,
-*Zero-shot recommendation with pretrained text encoders*.
+and the file appears atomically (written aside, then renamed). Explained in
+:doc:`/notebooks/05_zero_shot_text_encoders`.
 """
 
 from __future__ import annotations

@@ -14,8 +14,7 @@ falls back to its text alone.
 Training sees only the items of the training data: the softmax runs over the warm
 items, as it would on a platform where the new films do not exist yet (otherwise every
 cold film would be a negative at every step, and the projection would learn to push
-down whatever reads like them). Explained in chapter 05, *Zero-shot recommendation
-with pretrained text encoders*.
+down whatever reads like them). Explained in :doc:`/notebooks/05_zero_shot_text_encoders`.
 """
 
 from __future__ import annotations
@@ -95,7 +94,7 @@ class TextSASRec(SASRec):
     warm_: np.ndarray | None = field(default=None, repr=False)
     text_: np.ndarray | None = field(default=None, repr=False)
 
-    def fit(self, train: TrainData, valid_split: LeaveOneOutSplit | None = None) -> TextSASRec:
+    def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> TextSASRec:
         if self.item_vectors is None:
             raise ValueError("TextSASRec needs item_vectors (the items' text embeddings)")
         if isinstance(self.item_vectors, pd.DataFrame):
@@ -105,7 +104,7 @@ class TextSASRec(SASRec):
         if len(self.text_) != train.n_items:
             raise ValueError(f"{len(self.text_)} item vectors for {train.n_items} items")
         self.warm_ = train.item_counts() > 0
-        super().fit(train, valid_split)
+        super().fit(train, valid)
         return self
 
     def build_network(self, n_items: int) -> SASRecNetwork:

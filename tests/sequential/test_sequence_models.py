@@ -100,7 +100,7 @@ def test_padding_changes_nothing():
                                    GRU4Rec(**FAST)], ids=["sasrec", "sasrec_bce", "bert4rec", "gru4rec"])
 def test_fit_and_score_shapes(model, synthetic_split):
     split = synthetic_split
-    model.fit(split.train, valid_split=split)
+    model.fit(split.train, valid=split)
     histories = split.histories("test")[:5] + [np.array([], dtype=int)]
     scores = model.score(histories)
     assert scores.shape == (6, split.n_items)
