@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .datafiles import (
@@ -57,6 +59,15 @@ class MovieLens:
     items: pd.DataFrame
     users: pd.DataFrame
     path: Path
+
+    def titles(self, item_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The films' titles in the order of ``item_ids``: ``data.titles(split.item_ids)[i]``
+        is the title of item index ``i``. Raises ``KeyError`` naming any unknown id."""
+        item_ids = np.asarray(item_ids)
+        unknown = np.setdiff1d(item_ids, self.items.index.to_numpy())
+        if len(unknown):
+            raise KeyError(f"no film with item_id {unknown[:5].tolist()} in this catalogue")
+        return self.items["title"].loc[item_ids].to_numpy()
 
 
 def download_movielens_100k(data_dir: Path) -> Path:

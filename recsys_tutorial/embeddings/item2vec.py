@@ -27,6 +27,25 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
+def neighbours(
+    vectors: np.ndarray, items: int | Sequence[int] | np.ndarray, k: int = 10, centre: bool = False
+) -> np.ndarray:
+    """The ``k`` nearest items to each of ``items`` by cosine similarity, nearest first.
+
+    The item itself is never its own neighbour. ``centre=True`` first subtracts the mean
+    vector (embeddings trained by negative sampling share a common direction that would
+    otherwise dominate the cosine). One item gives shape ``(k,)``, a list ``(len(items), k)``.
+    """
+    one = np.ndim(items) == 0
+    items = np.atleast_1d(np.asarray(items, dtype=np.int64))
+    vectors = np.asarray(vectors, dtype=np.float64)
+    unit = unit_rows(vectors - vectors.mean(axis=0) if centre else vectors)
+    similarity = unit[items] @ unit.T
+    similarity[np.arange(len(items)), items] = -np.inf
+    nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    return nearest[0] if one else nearest
+
+
 def user_vectors(
     vectors: np.ndarray, histories: Sequence[np.ndarray], last: int | None = None, decay: float = 1.0
 ) -> np.ndarray:
