@@ -14,17 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .protocol import check_fitted
 from .split import LeaveOneOutSplit, TrainData
-
-
-def _require_fit(model: object, attribute: str) -> None:
-    if getattr(model, attribute, None) is None:
-        raise RuntimeError(f"{type(model).__name__} is not fitted: call fit(split.train) first")
 
 
 @dataclass
 class Popularity:
-    """Score every item by its training count: the unigram model. Chapter 01."""
+    """Score every item by its training count: the unigram model.
+
+    Its parameters are the ``n_items`` counts. Chapter 01.
+    """
 
     counts_: np.ndarray | None = field(default=None, repr=False)
 
@@ -34,8 +33,14 @@ class Popularity:
         return self
 
     def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        _require_fit(self, "counts_")
+        check_fitted(self, "counts_")
         return np.tile(self.counts_, (len(histories), 1))
+
+    @property
+    def n_parameters(self) -> int:
+        """The training counts, one per item."""
+        check_fitted(self, "counts_")
+        return int(self.counts_.size)
 
 
 def transition_counts(sequences: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:
@@ -57,7 +62,8 @@ class Markov:
 
     ``p(j | i) = (C[i, j] + beta * p_uni(j)) / (C[i] + beta)``: with many observed
     transitions out of ``i`` the bigram counts dominate; with few, the unigram does,
-    as in an n-gram language model. Chapter 01.
+    as in an n-gram language model. Its parameters are the observed (non-zero)
+    transition counts and the ``n_items`` unigram probabilities. Chapter 01.
     """
 
     beta: float = 1.0
@@ -74,7 +80,7 @@ class Markov:
         return self
 
     def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        _require_fit(self, "transitions_")
+        check_fitted(self, "transitions_")
         last = np.array([h[-1] if len(h) else -1 for h in histories])
         scores = np.tile(self.unigram_, (len(histories), 1))
         known = last >= 0
@@ -86,13 +92,21 @@ class Markov:
             )
         return scores
 
+    @property
+    def n_parameters(self) -> int:
+        """Observed transition counts (the sparse matrix's non-zeros) plus the unigram."""
+        check_fitted(self, "transitions_")
+        return int(self.transitions_.nnz + self.unigram_.size)
+
 
 @dataclass
 class ItemKNN:
     """Item-based neighbours: cosine similarity of items' user sets. Chapter 01.
 
     An item's score is the sum of its similarities to the items in the history, using
-    each item's ``neighbours`` most similar items only (``None``: all).
+    each item's ``neighbours`` most similar items only (``None``: all). Its parameters
+    are the similarities it keeps: the non-zero entries of ``similarity_`` (at most
+    ``neighbours`` per item; the rest of the dense matrix is zero).
     """
 
     neighbours: int | None = 100
@@ -114,7 +128,7 @@ class ItemKNN:
         return self
 
     def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        _require_fit(self, "similarity_")
+        check_fitted(self, "similarity_")
         n_items = self.similarity_.shape[0]
         rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
         cols = np.concatenate(histories) if len(histories) else np.array([], int)
@@ -123,3 +137,9 @@ class ItemKNN:
         )
         indicator.data[:] = 1.0
         return np.asarray(indicator @ self.similarity_)
+
+    @property
+    def n_parameters(self) -> int:
+        """The non-zero similarities kept (at most ``neighbours`` per item)."""
+        check_fitted(self, "similarity_")
+        return int(np.count_nonzero(self.similarity_))

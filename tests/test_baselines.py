@@ -7,6 +7,7 @@ import pytest
 
 from recsys_tutorial import ItemKNN, Markov, Popularity, evaluate
 from recsys_tutorial.baselines import transition_counts
+from recsys_tutorial.protocol import NotFittedError
 
 
 def test_popularity_scores_training_counts(synthetic_split):
@@ -52,6 +53,19 @@ def test_itemknn_similarity_is_cosine(synthetic_split):
     assert np.all(np.diag(model.similarity_) == 0)
 
 
-def test_unfitted_models_say_so():
-    with pytest.raises(RuntimeError, match="fit"):
-        Markov().score([np.array([1])])
+@pytest.mark.parametrize("model", [Popularity(), Markov(), ItemKNN()], ids=type)
+def test_unfitted_models_say_so(model):
+    with pytest.raises(NotFittedError, match="fit"):
+        model.score([np.array([1])])
+    with pytest.raises(NotFittedError):
+        model.n_parameters  # noqa: B018
+
+
+def test_parameter_counts_are_the_numbers_stored(synthetic_split):
+    train, n = synthetic_split.train, synthetic_split.n_items
+    assert Popularity().fit(train).n_parameters == n
+    markov = Markov().fit(train)
+    assert markov.n_parameters == transition_counts(train.sequences, n).nnz + n
+    knn = ItemKNN(neighbours=5).fit(train)
+    assert knn.n_parameters == np.count_nonzero(knn.similarity_) <= 5 * n
+    assert ItemKNN(neighbours=None).fit(train).n_parameters > knn.n_parameters

@@ -10,15 +10,16 @@ Chapter 02, :doc:`/notebooks/02_item2vec`. The files, in reading order:
   counts.
 """
 
+from ..utils import unit_rows
 from .glove import GloVe, cooccurrence, fit_glove, glove_loss
 from .item2vec import (
+    EmbeddingRecommender,
     Item2Vec,
     Side,
     Similarity,
     embedding_scores,
     neighbours,
     side_scores,
-    unit_rows,
     user_vectors,
     vectors_by_index,
 )
@@ -33,6 +34,7 @@ from .sgns import (
 )
 
 __all__ = [
+    "EmbeddingRecommender",
     "GloVe",
     "Item2Vec",
     "SGNS",

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import torch
 
 from ..split import LeaveOneOutSplit, TrainData
-from .item2vec import Similarity, embedding_scores
+from .item2vec import EmbeddingRecommender, Similarity
 
 
 def cooccurrence(sequences: Sequence[np.ndarray], n_items: int, window: int) -> sp.csr_matrix:
@@ -93,8 +93,13 @@ def _fit(
 
 
 @dataclass
-class GloVe:
-    """GloVe item vectors as a recommender (scored like :class:`Item2Vec`). Chapter 02."""
+class GloVe(EmbeddingRecommender):
+    """GloVe item vectors as a recommender, scored like
+    :class:`~recsys_tutorial.embeddings.item2vec.Item2Vec` (``side="in"``).
+
+    Its parameters are the vectors it keeps, ``W + C`` (``n_items * dim``); training
+    also fits the two tables apart and two biases, which it does not keep. Chapter 02.
+    """
 
     dim: int = 64
     window: int = 5
@@ -117,8 +122,3 @@ class GloVe:
         )
         self.vectors_[np.asarray(x.sum(axis=1)).ravel() == 0] = 0.0  # no co-occurrence: neutral
         return self
-
-    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        if self.vectors_ is None:
-            raise RuntimeError("GloVe is not fitted: call fit(split.train) first")
-        return embedding_scores(self.vectors_, histories, self.similarity, self.last, self.decay)

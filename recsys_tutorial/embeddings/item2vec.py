@@ -15,16 +15,12 @@ from typing import Literal
 import numpy as np
 from gensim.models import Word2Vec
 
+from ..protocol import check_fitted
 from ..split import LeaveOneOutSplit, TrainData
+from ..utils import unit_rows
 
 Similarity = Literal["cosine", "dot"]
 Side = Literal["in", "in+out", "in-out"]
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; zero rows (items never trained) stay zero. Chapter 02."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
 def neighbours(
@@ -86,8 +82,36 @@ def embedding_scores(
     return users @ items.T
 
 
+class EmbeddingRecommender:
+    """What :class:`Item2Vec`, :class:`~recsys_tutorial.embeddings.sgns.SGNS` and
+    :class:`~recsys_tutorial.embeddings.glove.GloVe` share once fitted: ``score`` and
+    ``n_parameters`` from the item vectors ``vectors_`` (and the skip-gram's output table
+    ``context_``), read as the model's ``side``, ``similarity``, ``last`` and ``decay``
+    say (see :func:`side_scores`). Chapter 02.
+    """
+
+    # a model without an output table (GloVe) keeps these; the skip-grams set them
+    side: Side = "in"
+    context_: np.ndarray | None = None
+    vectors_: np.ndarray | None
+    similarity: Similarity
+    last: int | None
+    decay: float
+
+    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        check_fitted(self, "vectors_")
+        return side_scores(self.vectors_, self.context_, histories, self.side, self.similarity,
+                           self.last, self.decay)
+
+    @property
+    def n_parameters(self) -> int:
+        """The learned vectors kept: the item table, plus the output table if any."""
+        check_fitted(self, "vectors_")
+        return int(self.vectors_.size + (0 if self.context_ is None else self.context_.size))
+
+
 @dataclass
-class Item2Vec:
+class Item2Vec(EmbeddingRecommender):
     """gensim ``Word2Vec`` (skip-gram) on the training histories, as a recommender.
 
     The word2vec hyperparameters keep gensim's names and defaults (except ``sg=1`` and
@@ -97,7 +121,8 @@ class Item2Vec:
     with the output vectors (as GloVe sums its two tables), ``"in-out"`` input vectors for
     the history against output vectors for the candidates (skip-gram's own prediction). ``workers=1`` with a
     fixed ``seed`` makes training deterministic. Items never seen in training get a zero
-    vector, hence a neutral score. Chapter 02.
+    vector, hence a neutral score. Its parameters are both tables, input and output
+    (``2 * n_items * vector_size``). Chapter 02.
     """
 
     vector_size: int = 100
@@ -133,15 +158,10 @@ class Item2Vec:
         self.context_ = vectors_by_index(self.model_, train.n_items, output=True)
         return self
 
-    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        if self.vectors_ is None:
-            raise RuntimeError("Item2Vec is not fitted: call fit(split.train) first")
-        return side_scores(self.vectors_, self.context_, histories, self.side, self.similarity,
-                           self.last, self.decay)
 
 
 def side_scores(
-    vectors: np.ndarray, context: np.ndarray, histories: Sequence[np.ndarray], side: Side = "in",
+    vectors: np.ndarray, context: np.ndarray | None, histories: Sequence[np.ndarray], side: Side = "in",
     similarity: Similarity = "cosine", last: int | None = None, decay: float = 1.0,
 ) -> np.ndarray:
     """:func:`embedding_scores` from a skip-gram's input ``vectors`` and output ``context``

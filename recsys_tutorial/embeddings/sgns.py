@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..split import LeaveOneOutSplit, TrainData
-from .item2vec import Side, Similarity, side_scores
+from .item2vec import EmbeddingRecommender, Side, Similarity
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -125,8 +125,10 @@ def _train(
 
 
 @dataclass
-class SGNS:
-    """The hand-written skip-gram as a recommender, scored like :class:`Item2Vec`. Chapter 02."""
+class SGNS(EmbeddingRecommender):
+    """The hand-written skip-gram as a recommender, scored like
+    :class:`~recsys_tutorial.embeddings.item2vec.Item2Vec`; its parameters are the target
+    and context tables (``2 * n_items * dim``). Chapter 02."""
 
     dim: int = 64
     window: int = 5
@@ -157,9 +159,3 @@ class SGNS:
         self.context_ = model.context.weight.detach().numpy().copy()
         self.vectors_[untrained] = self.context_[untrained] = 0.0  # never trained: neutral
         return self
-
-    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        if self.vectors_ is None:
-            raise RuntimeError("SGNS is not fitted: call fit(split.train) first")
-        return side_scores(self.vectors_, self.context_, histories, self.side, self.similarity,
-                           self.last, self.decay)

@@ -15,6 +15,7 @@ from recsys_tutorial.embeddings import (
     embedding_scores,
     fit_glove,
     keep_probabilities,
+    neighbours,
     noise_distribution,
     sgns_loss,
     skipgram_pairs,
@@ -22,6 +23,7 @@ from recsys_tutorial.embeddings import (
     unit_rows,
     user_vectors,
 )
+from recsys_tutorial.protocol import NotFittedError
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +126,27 @@ def test_untrained_items_and_empty_histories_are_neutral():
         assert model.score([np.array([0, 1])]).shape == (1, 4)
     with pytest.raises(ValueError, match="side"):
         Item2Vec(vector_size=4, epochs=1, side="out").fit(train).score([np.array([0])])
+
+
+def test_fitted_state_and_parameter_counts():
+    train = TrainData((np.array([0, 1, 2, 3]), np.array([3, 2])), 5, np.arange(1, 6), np.arange(1, 3))
+    for model, tables in ((Item2Vec(vector_size=4, epochs=1), 2), (SGNS(dim=4, epochs=1), 2),
+                          (GloVe(dim=4, window=1, epochs=1), 1)):
+        with pytest.raises(NotFittedError, match="fit"):
+            model.score([np.array([0])])
+        with pytest.raises(NotFittedError):
+            model.n_parameters  # noqa: B018
+        assert model.fit(train).n_parameters == tables * 5 * 4  # items x dimensions per table
+
+
+def test_neighbours_by_cosine():
+    vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0], [0.8, 0.3]])
+    assert neighbours(vectors, 0, k=2).tolist() == [1, 4]  # never the item itself
+    assert neighbours(vectors, [0, 2], k=4).shape == (2, 4)
+    assert neighbours(vectors, [3], k=1).tolist() == [[2]]
+    shifted = vectors + 10.0  # a shared direction: raw cosines all near 1, centring removes it
+    np.testing.assert_array_equal(neighbours(shifted, [0, 3], centre=True),
+                                  neighbours(vectors, [0, 3], centre=True))
 
 
 def test_recency_weighting():
