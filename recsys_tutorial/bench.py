@@ -1,16 +1,25 @@
-"""One command that reproduces every number in the book.
+"""One command that reproduces the book's full-ranking results tables.
 
 ``python -m recsys_tutorial bench --models pop,markov,itemknn --data-dir DIR --out
 results.json`` fits each registered model on the course's split of MovieLens-100k,
-evaluates it with the shared protocol and writes one JSON object per model. Chapters
-add their models to :data:`MODELS`. Introduced in
+evaluates it with the shared protocol (every item ranked, seen items excluded) and
+writes one JSON object per model; ``--models all`` runs every name in :data:`MODELS`.
+Bench covers the full-ranking recommenders: those of chapters 00, 01, 02, 04 and 05
+are registered here with the configurations the chapters chose on validation, and
+chapters 00 to 02 and 04 build their results rows with :func:`fit_evaluate`. Two chapters measure
+something else and are reproduced by their own code: the click-through-rate table of
+chapter 03 comes from ``recsys_tutorial.ctr.experiments``, and chapter 06 ranks a
+sampled set of candidates per user with a language model (not the full catalogue), so
+its notebook is the record of its numbers. Introduced in
 :doc:`/notebooks/01_next_item_as_language_modelling`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,6 +31,7 @@ from .baselines import ItemKNN, Markov, Popularity
 from .data import MovieLens, load_movielens_100k
 from .embeddings.glove import GloVe
 from .embeddings.item2vec import Item2Vec
+from .embeddings.sgns import SGNS
 from .metrics import Recommender, evaluate
 from .sequential.bert4rec import BERT4Rec
 from .sequential.gru4rec import GRU4Rec
@@ -30,6 +40,7 @@ from .split import LeaveOneOutSplit, leave_one_out_split
 from .text.content import ContentRecommender
 from .text.encoder import catalogue_embeddings
 from .text.sasrec import TextSASRec
+from .utils import atomic_path
 
 Factory = Callable[[MovieLens, int], Recommender]
 
@@ -56,6 +67,8 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
         "pop": lambda data, seed: Popularity(),
         "markov": lambda data, seed: Markov(),
         "itemknn": lambda data, seed: ItemKNN(neighbours=10),
+        # chapter 00: item-kNN's default neighbourhood, in the sampled-metrics lesson
+        "itemknn_100": lambda data, seed: ItemKNN(neighbours=100),
         "gru4rec": lambda data, seed: GRU4Rec(**GRU4REC_CONFIG, seed=seed),
         "sasrec": lambda data, seed: SASRec(**SASREC_CONFIG, seed=seed),
         "sasrec_bce": lambda data, seed: SASRec(**SASREC_CONFIG, loss="bce", seed=seed),
@@ -68,6 +81,12 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
             last=1, seed=seed,
         ),
         "glove": lambda data, seed: GloVe(seed=seed),
+        # chapter 02: the hand-written skip-gram (3 epochs, window 3), scored as item2vec
+        # by default and then as the tuned item2vec is (its own next-item prediction)
+        "sgns": lambda data, seed: SGNS(window=3, epochs=3, seed=seed),
+        "sgns_tuned": lambda data, seed: SGNS(
+            window=3, epochs=3, side="in-out", similarity="dot", last=1, seed=seed
+        ),
         # chapter 05: item text from the catalogue, encoded by the bundled sentence encoder
         # (or $RECSYS_TUTORIAL_TEXT_MODEL); the content model's decay chosen on validation
         "content": lambda data, seed: ContentRecommender(catalogue_embeddings(data.items), decay=0.2),
@@ -82,36 +101,69 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
 )
 
 
-def fit_evaluate(
-    name: str, model: Recommender, split: LeaveOneOutSplit, k: int = 10
-) -> dict[str, float | str]:
+Row = dict[str, float | int | str]
+
+
+def fit_evaluate(name: str, model: Recommender, split: LeaveOneOutSplit, k: int = 10) -> Row:
     """Fit on ``split.train``; evaluate on validation and test. One results-table row.
 
     Every model gets the split as ``valid``, for early stopping on its validation
-    targets (never the test targets); see :mod:`recsys_tutorial.protocol`.
+    targets (never the test targets); see :mod:`recsys_tutorial.protocol`. The row is
+    :func:`evaluate_row`'s, with the time the fit took.
 
     Explained in chapter 01.
     """
     start = time.perf_counter()
     model.fit(split.train, valid=split)
-    fit_seconds = time.perf_counter() - start
+    return evaluate_row(name, model, split, k, fit_seconds=time.perf_counter() - start)
+
+
+def evaluate_row(
+    name: str, model: Recommender, split: LeaveOneOutSplit, k: int = 10,
+    fit_seconds: float = math.nan,
+) -> Row:
+    """The row of :func:`fit_evaluate` for a model already fitted on ``split.train``.
+
+    Test HR, NDCG, MRR, coverage and popularity at ``k``, validation NDCG, the model's
+    ``n_parameters``, fit and evaluation seconds, and the split's fingerprint. For
+    models that share one fit (the same vectors scored two ways, in chapter 02).
+
+    Explained in chapter 01.
+    """
     valid = evaluate(model, split, "valid", k=k)
     test = evaluate(model, split, "test", k=k)
-    row: dict[str, float | str] = {"model": name}
+    row: Row = {"model": name}
     for key in (f"hr@{k}", f"ndcg@{k}", f"mrr@{k}", f"coverage@{k}", f"popularity@{k}"):
         row[key] = test[key]
     row[f"valid_ndcg@{k}"] = valid[f"ndcg@{k}"]
+    row["n_parameters"] = model.n_parameters
     row["fit_seconds"] = fit_seconds
     row["eval_seconds"] = test["eval_seconds"]
     row["split_fingerprint"] = split.fingerprint
     return row
 
 
-def run(names: list[str], data_dir: str | None, seed: int = 0) -> list[dict[str, float | str]]:
-    """Fit and evaluate the named models on the course's split."""
-    unknown = [n for n in names if n not in MODELS]
+def settings(model: object) -> dict[str, object]:
+    """A model's configuration: its dataclass fields, without the fitted state (the
+    names ending in ``_``). Chapters compare their choices with bench's through it.
+
+    Explained in chapter 02.
+    """
+    return {f.name: getattr(model, f.name) for f in dataclasses.fields(model) if not f.name.endswith("_")}
+
+
+def model_names(names: list[str]) -> list[str]:
+    """The registered names asked for, in order; ``"all"`` stands for every one."""
+    chosen = [m for name in names for m in (MODELS if name == "all" else [name])]
+    unknown = [n for n in chosen if n not in MODELS]
     if unknown:
-        raise SystemExit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+        raise SystemExit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)} or all")
+    return list(dict.fromkeys(chosen))
+
+
+def run(names: list[str], data_dir: str | None, seed: int = 0) -> list[Row]:
+    """Fit and evaluate the named models (see :func:`model_names`) on the course's split."""
+    names = model_names(names)
     data = load_movielens_100k(data_dir)
     split = leave_one_out_split(data.interactions)
     return [fit_evaluate(name, MODELS[name](data, seed), split) for name in names]
@@ -122,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="fit and evaluate models on MovieLens-100k")
     bench.add_argument("--models", default="pop,markov,itemknn",
-                       help=f"comma-separated, from: {', '.join(MODELS)}")
+                       help=f"comma-separated, from: {', '.join(MODELS)}; or all")
     bench.add_argument("--data-dir", default=None,
                        help="directory holding ml-100k/ (default: $RECSYS_TUTORIAL_DATA or the cache)")
     bench.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
@@ -133,8 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table.drop(columns="split_fingerprint").round(4).to_string())
     print(f"split fingerprint: {rows[0]['split_fingerprint']}")
     if args.out is not None:
-        tmp = args.out.with_suffix(args.out.suffix + ".tmp")
-        tmp.write_text(json.dumps(rows, indent=2))
-        tmp.replace(args.out)
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(json.dumps(rows, indent=2))
         print(f"wrote {args.out}")
     return 0
