@@ -11,9 +11,12 @@ true, in seconds. Used by the tests and the exercises; introduced in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .data import GENRES, MovieLens
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,24 @@ class SyntheticPlatform:
     successor: np.ndarray
     popularity: np.ndarray
     user_taste: np.ndarray
+
+    def to_movielens(self) -> MovieLens:
+        """The platform as a :class:`~recsys_tutorial.data.MovieLens` catalogue, for code
+        that reads the catalogue too (the text models read ``items``).
+
+        Item id ``i + 1`` is titled ``"Film i+1 (year)"``, its one genre named after its
+        topic (topic ``t`` is MovieLens's genre ``t + 1``: Action, Adventure, ...); users
+        have no attributes. Chapter 00.
+        """
+        ids = np.arange(1, len(self.item_topic) + 1)
+        years = 1950 + (ids * 7) % 50
+        genres = [[GENRES[1 + t % (len(GENRES) - 1)]] for t in self.item_topic]
+        items = pd.DataFrame(
+            {"title": [f"Film {i} ({y})" for i, y in zip(ids, years)], "year": years, "genres": genres},
+            index=pd.Index(ids, name="item_id"),
+        )
+        users = pd.DataFrame(index=pd.Index(np.arange(1, len(self.user_taste) + 1), name="user_id"))
+        return MovieLens(self.interactions, items, users, Path("synthetic"))
 
 
 def make_platform(

@@ -35,3 +35,17 @@ def test_bad_arguments_are_explained():
         make_platform(p_follow=2.0)
     with pytest.raises(ValueError, match="longer"):
         make_platform(n_items=5, n_topics=1, length=(3, 10))
+
+
+def test_as_a_movielens_catalogue():
+    world = make_platform(n_users=20, n_items=30, n_topics=3, seed=2)
+    data = world.to_movielens()
+    assert data.interactions is world.interactions
+    assert list(data.items.index) == list(range(1, 31))
+    assert {"title", "year", "genres"} <= set(data.items.columns)
+    genre_of_topic = {}
+    for topic, genres in zip(world.item_topic, data.items["genres"]):
+        assert genre_of_topic.setdefault(topic, genres[0]) == genres[0]  # one genre per topic
+    assert len(set(genre_of_topic.values())) == 3
+    assert data.titles([2, 1]).tolist() == [data.items.title[2], data.items.title[1]]
+    assert len(data.users) == 20
