@@ -5,15 +5,21 @@ Chapter 03, :doc:`/notebooks/03_feature_interactions`. The files, in reading ord
 - :mod:`~recsys_tutorial.ctr.data`: the click-through frame, the time split, fields and their
   encoding;
 - :mod:`~recsys_tutorial.ctr.fields`: every field, single or bag, becomes one vector;
+- :mod:`~recsys_tutorial.ctr.base`: what every network shares: logits, ``n_parameters``;
 - :mod:`~recsys_tutorial.ctr.logreg`: logistic regression on one-hot fields: the baseline;
 - :mod:`~recsys_tutorial.ctr.fm`: factorization machines: pairs interact through a dot product;
 - :mod:`~recsys_tutorial.ctr.dcn`: DCN-v2's cross network: explicit crosses of growing order;
 - :mod:`~recsys_tutorial.ctr.autoint`: AutoInt: fields attend to fields;
 - :mod:`~recsys_tutorial.ctr.train`: one training loop for every click-through model, and its
-  metrics.
+  metrics;
+- :mod:`~recsys_tutorial.ctr.model`: a model configured first and fitted later, and its
+  results-table row (``fit_evaluate``);
+- :mod:`~recsys_tutorial.ctr.experiments`: the chapter's configurations (``MODELS``) and
+  ``run``, which fits them.
 """
 
 from .autoint import AutoInt, InteractingLayer, softmax_last
+from .base import CTRNetwork
 from .data import (
     AGE_EDGES,
     BAG_FIELDS,
@@ -35,13 +41,12 @@ from .dcn import CrossLayer, DCNv2
 from .fields import FieldEmbedding
 from .fm import FactorizationMachine, fm_pairwise, fm_pairwise_naive
 from .logreg import LogisticRegression
+from .model import CTRModel, fit_evaluate
 from .train import (
-    FitResult,
     TrainConfig,
-    count_parameters,
+    TrainLog,
     ctr_metrics,
     fit_ctr,
-    fit_evaluate_ctr,
     parameter_groups,
     predict_proba,
 )
@@ -50,6 +55,8 @@ __all__ = [
     "AGE_EDGES",
     "AutoInt",
     "BAG_FIELDS",
+    "CTRModel",
+    "CTRNetwork",
     "CTRTensors",
     "CrossLayer",
     "DCNv2",
@@ -57,21 +64,20 @@ __all__ = [
     "FactorizationMachine",
     "Field",
     "FieldEmbedding",
-    "FitResult",
     "InteractingLayer",
     "LogisticRegression",
     "TimeSplit",
     "TrainConfig",
+    "TrainLog",
     "YEAR_EDGES",
     "add_crosses",
     "bucketize",
     "build_fields",
-    "count_parameters",
     "ctr_frame",
     "ctr_metrics",
     "encode",
     "fit_ctr",
-    "fit_evaluate_ctr",
+    "fit_evaluate",
     "fm_pairwise",
     "fm_pairwise_naive",
     "is_bag",

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .base import CTRNetwork
 from .data import Field
 from .fields import FieldEmbedding
 
@@ -68,7 +69,7 @@ class InteractingLayer(nn.Module):
         return torch.relu(mixed + self.residual(e)), weights
 
 
-class AutoInt(nn.Module):
+class AutoInt(CTRNetwork):
     """Field embeddings -> stacked :class:`InteractingLayer` -> linear output. Chapter 03.
 
     ``linear=True`` adds a first-order (logistic-regression) term to the logit, as many
@@ -76,7 +77,7 @@ class AutoInt(nn.Module):
     bucket (a user never seen in training) from attention. ``init_std`` scales the initial
     embeddings. Every attention logit starts near zero, so the query and key projections
     start with tiny gradients: train with weight decay on the embeddings only
-    (:func:`.ctr_train.parameter_groups`), or an L2 penalty inside Adam shrinks them to zero
+    (:func:`.train.parameter_groups`), or an L2 penalty inside Adam shrinks them to zero
     and leaves the attention uniform.
     """
 

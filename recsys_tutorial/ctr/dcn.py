@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .base import CTRNetwork
 from .data import Field
 from .fields import FieldEmbedding
 
@@ -30,7 +31,7 @@ class CrossLayer(nn.Module):
         return x0 * self.linear(x) + x
 
 
-class DCNv2(nn.Module):
+class DCNv2(CTRNetwork):
     """Embeddings -> (cross network || MLP) -> linear output (parallel DCN-v2). Chapter 03."""
 
     def __init__(

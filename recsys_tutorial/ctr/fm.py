@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .base import CTRNetwork
 from .data import Field
 from .fields import FieldEmbedding
 
@@ -42,7 +43,7 @@ def fm_pairwise(v: torch.Tensor) -> torch.Tensor:
     return 0.5 * (square_of_sum - sum_of_squares).sum(dim=-1)
 
 
-class FactorizationMachine(nn.Module):
+class FactorizationMachine(CTRNetwork):
     """Bias + linear weights + pairwise dot products of ``k``-dim field embeddings. Chapter 03."""
 
     def __init__(self, fields: Sequence[Field], k: int = 16) -> None:

@@ -2,7 +2,7 @@
 
 The logit is a bias plus one learned weight per field value (a bag field adds the mean
 weight of its values). It cannot express "young users like animation" unless someone
-adds the cross ``age*genres`` as an extra field by hand (:func:`.ctr_data.add_crosses`).
+adds the cross ``age*genres`` as an extra field by hand (:func:`.data.add_crosses`).
 Explained in :doc:`/notebooks/03_feature_interactions`.
 """
 
@@ -13,11 +13,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .base import CTRNetwork
 from .data import Field
 from .fields import FieldEmbedding
 
 
-class LogisticRegression(nn.Module):
+class LogisticRegression(CTRNetwork):
     """``logit = b + sum_f w_f[x_f]``: one weight per value of every field. Chapter 03."""
 
     def __init__(self, fields: Sequence[Field]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,17 +40,15 @@ class TrainConfig:
 
 
 @dataclass
-class FitResult:
-    """What :func:`fit_ctr` did: per-epoch history, the epoch kept, wall-clock seconds."""
+class TrainLog:
+    """What :func:`fit_ctr` did: per-epoch history, the epoch kept, wall-clock seconds.
+
+    Chapter 03.
+    """
 
     history: list[dict[str, float]]
     best_epoch: int
     seconds: float
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable scalars. Chapter 03."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 @torch.no_grad()
@@ -106,7 +104,7 @@ def _better(monitor: str, value: float, best: float) -> bool:
 def fit_ctr(
     model: nn.Module, train: CTRTensors, valid: CTRTensors, config: TrainConfig = TrainConfig(),
     progress: bool = True,
-) -> FitResult:
+) -> TrainLog:
     """Train ``model`` (logits from field ids) with early stopping on ``valid``. Chapter 03.
 
     Restores the weights of the best validation epoch before returning.
@@ -147,29 +145,5 @@ def fit_ctr(
                 break
     model.load_state_dict(best_state)
     model.eval()
-    return FitResult(history, best_epoch, time.perf_counter() - start)
+    return TrainLog(history, best_epoch, time.perf_counter() - start)
 
-
-def fit_evaluate_ctr(
-    name: str, make_model: Callable[[], nn.Module], train: CTRTensors, valid: CTRTensors,
-    test: CTRTensors, config: TrainConfig = TrainConfig(), progress: bool = True,
-) -> tuple[nn.Module, dict[str, float | int | str]]:
-    """Seed, build, fit with early stopping, evaluate: the model and one results-table row.
-
-    The row has test AUC and log loss, validation AUC, parameters, fit seconds and the
-    epoch kept. Chapter 03.
-    """
-    torch.manual_seed(config.seed)  # the initial weights
-    model = make_model()
-    result = fit_ctr(model, train, valid, config, progress=progress)
-    test_scores = ctr_metrics(model, test)
-    row: dict[str, float | int | str] = {
-        "model": name,
-        "auc": test_scores["auc"],
-        "log_loss": test_scores["log_loss"],
-        "valid_auc": ctr_metrics(model, valid)["auc"],
-        "params": count_parameters(model),
-        "fit_seconds": result.seconds,
-        "best_epoch": result.best_epoch,
-    }
-    return model, row

@@ -34,41 +34,6 @@ from recsys_tutorial.ctr import (
     time_split,
     zip_region,
 )
-from recsys_tutorial.data import GENRES, MovieLens
-from recsys_tutorial.synthetic import make_platform
-
-
-def tiny_movielens(seed: int = 0) -> MovieLens:
-    """The synthetic platform dressed as MovieLens: users with demographics, items with genres."""
-    platform = make_platform(n_users=60, n_items=40, seed=seed)
-    rng = np.random.default_rng(seed)
-    x = platform.interactions.copy()
-    x["rating"] = rng.integers(1, 6, len(x))
-    x["timestamp"] = rng.integers(0, 10_000, len(x))
-    users = pd.DataFrame(
-        {
-            "age": rng.integers(10, 70, 60),
-            "gender": rng.choice(["M", "F"], 60),
-            "occupation": rng.choice(["student", "writer", "other"], 60),
-            "zip": rng.choice(["02139", "94043", "T8H1N", "55414"], 60),
-        },
-        index=pd.Index(np.arange(1, 61), name="user_id"),
-    )
-    items = pd.DataFrame(
-        {
-            "title": [f"movie {i}" for i in range(1, 41)],
-            "year": pd.array(rng.integers(1930, 1999, 40), dtype="Int64"),
-            "genres": [list(rng.choice(GENRES[1:], rng.integers(1, 4), replace=False)) for _ in range(40)],
-        },
-        index=pd.Index(np.arange(1, 41), name="item_id"),
-    )
-    return MovieLens(interactions=x, items=items, users=users, path=None)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def split():
-    return time_split(ctr_frame(tiny_movielens()))
-
 
 # --- the FM identity ---------------------------------------------------------------
 
@@ -236,15 +201,15 @@ def test_vocabulary_comes_from_training_rows_only(split):
     assert set(fields["item"].vocab) == set(split.train["item"])
 
 
-def test_time_split_has_no_leakage_and_partitions_the_rows():
-    frame = ctr_frame(tiny_movielens())
+def test_time_split_has_no_leakage_and_partitions_the_rows(tiny_movielens):
+    frame = ctr_frame(tiny_movielens(0))
     s = time_split(frame)
     assert s.train["timestamp"].max() <= s.cutoffs[0] < s.valid["timestamp"].min()
     assert s.valid["timestamp"].max() <= s.cutoffs[1] < s.test["timestamp"].min()
     rows = np.concatenate([s.rows["train"], s.rows["valid"], s.rows["test"]])
     assert np.array_equal(np.sort(rows), np.arange(len(frame)))
     assert time_split(frame).fingerprint == s.fingerprint
-    other = time_split(ctr_frame(tiny_movielens(seed=1)))
+    other = time_split(ctr_frame(tiny_movielens(1)))
     assert other.fingerprint != s.fingerprint
 
 
