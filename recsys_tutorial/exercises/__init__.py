@@ -14,9 +14,9 @@ of the course's MovieLens-100k split: a check refuses to judge when the split bu
 has another :attr:`~recsys_tutorial.split.LeaveOneOutSplit.fingerprint`. Function
 answers (``ex-02-window``) are checked by properties on fresh toy data.
 The labels are the exercises' labels in the book (:doc:`/book/assignments`); chapters
-00, 01, 02 and 05 use them. The files: :mod:`~recsys_tutorial.exercises.feedback` (the
-verdict, the answer's type), :mod:`~recsys_tutorial.exercises.numeric` (counts and shares,
-by digest) and :mod:`~recsys_tutorial.exercises.functions` (function answers, by property).
+00, 01, 02 and 05 use them. The files: ``feedback.py`` (the verdict, the answer's type),
+``numeric.py`` (counts and shares, by digest) and ``functions.py`` (function answers, by
+property).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from .numeric import COURSE_FINGERPRINT, _by_hand, _cold, _genres, _sessions, _t
 
 __all__ = ["CHECKS", "COURSE_FINGERPRINT", "Feedback", "check"]
 
+#: The auto-checked exercises: each label (the exercise's label in the book) and its check.
 CHECKS: Mapping[str, Callable[..., Feedback]] = MappingProxyType(
     {
         "ex-00-ties": _ties,
