@@ -10,7 +10,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_tutorial import leave_one_out_split, make_platform
 from recsys_tutorial import llm as L
 
 CANDIDATES = [f"Movie {chr(65 + i)}{chr(97 + i)} ({1980 + i})" for i in range(20)]
@@ -88,11 +87,6 @@ def test_aggregate_shuffles_undoes_the_permutations():
 
 # -- candidate sampling --------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def split():
-    return leave_one_out_split(make_platform(n_users=60, n_items=80, seed=1).interactions)
-
-
 def test_candidates_exclude_seen_items_and_hold_the_target_once(split):
     sets = L.sample_candidates(split, "test", n_users=40, n_candidates=20, seed=3)
     seen = split.seen("test")
@@ -118,28 +112,6 @@ def test_move_target_keeps_the_others_in_order(split):
 
 
 # -- likelihood scoring with a cached prefix ------------------------------------------------
-
-class TinyLM:
-    """A randomly initialised Llama from a config: same code path as the real model."""
-
-    def __init__(self):
-        from transformers import LlamaConfig, LlamaForCausalLM
-
-        torch.manual_seed(0)
-        config = LlamaConfig(vocab_size=300, hidden_size=64, intermediate_size=128,
-                             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                             max_position_embeddings=1024)
-        self.model = LlamaForCausalLM(config).eval()
-        self.device = torch.device("cpu")
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tests run in parallel workers; avoid oversubscription
-    yield TinyLM()
-    torch.set_num_threads(threads)
-
 
 def _inputs(seed=0, prefix_len=200, n=20):
     rng = np.random.default_rng(seed)
@@ -184,15 +156,7 @@ def test_cached_scoring_is_at_least_five_times_faster(tiny):
 
 # -- few-shot fine-tuning: a fixed number of steps ------------------------------------------
 
-class _CharTokenizer:
-    pad_token_id = 0
-    eos_token = ""
-
-
 def test_fine_tune_takes_exactly_the_requested_steps(tiny):
-    tiny.encode = lambda text: [ord(ch) % 290 + 3 for ch in text]
-    tiny.tokenizer = _CharTokenizer()
-    tiny.name = "tiny"
     examples = [L.Example(f"history {i} ->", f" item {i}") for i in range(6)]
     before = {k: v.clone() for k, v in tiny.model.state_dict().items()}
     tuned, log = L.fine_tune(tiny, examples, method="lora", steps=5, batch_size=4, progress=False)
@@ -210,23 +174,8 @@ def test_listwise_message_asks_for_the_top_numbers():
     assert "[3] " + CANDIDATES[2] in text and "Which 2 candidates" in text
 
 
-class _TinyChat:
-    """TinyLM with a character tokenizer and a plain chat prompt: enough for the prompts."""
-
-    def __init__(self, lm):
-        self.model, self.device, self.name = lm.model, lm.device, "tiny"
-        self.tokenizer = _CharTokenizer()
-
-    def encode(self, text):
-        return [ord(ch) % 290 + 3 for ch in text]
-
-    def chat_prompt(self, user, system=None, answer_prefix="", examples=()):
-        turns = [q + "\n" + a for q, a in examples]
-        return "\n".join([system or "", *turns, user, ""]) + answer_prefix
-
-
 def test_first_choice_scores_equal_naive_scoring_for_every_ordering(tiny, split):
-    chat = _TinyChat(tiny)
+    chat = tiny
     titles = [f"Film {i} (19{i % 100:02d})" for i in range(split.n_items)]
     sets = L.sample_candidates(split, "test", n_users=2, n_candidates=5, seed=0)
     orderings = [sets, L.move_target(sets, 0)]
@@ -243,4 +192,4 @@ def test_first_choice_scores_equal_naive_scoring_for_every_ordering(tiny, split)
 def test_rank_with_llm_rejects_an_unknown_method(tiny, split):
     sets = L.sample_candidates(split, "test", n_users=1, n_candidates=5, seed=0)
     with pytest.raises(ValueError, match="first_choice_scores"):
-        L.rank_with_llm(_TinyChat(tiny), split, sets, ["t"] * split.n_items, methods=("first",))
+        L.rank_with_llm(tiny, split, sets, ["t"] * split.n_items, methods=("first",))
