@@ -2,8 +2,9 @@
 
 Chapter 06, :doc:`/notebooks/06_llm_zero_shot_ranker`. The files, in reading order:
 
-- :mod:`~recsys_tutorial.llm.model`: one small interface over a causal language model;
-- :mod:`~recsys_tutorial.llm.candidates`: 20 candidates per user, and their titles;
+- :mod:`~recsys_tutorial.llm.model`: what the code needs of a language model
+  (:class:`~recsys_tutorial.llm.model.LanguageModel`), and one implementation;
+- :mod:`~recsys_tutorial.llm.candidates`: 20 candidates per user;
 - :mod:`~recsys_tutorial.llm.prompts`: the user's recent titles and the candidates, as chat
   messages;
 - :mod:`~recsys_tutorial.llm.parsing`: a generated ranking read back as a full permutation;
@@ -16,7 +17,7 @@ Chapter 06, :doc:`/notebooks/06_llm_zero_shot_ranker`. The files, in reading ord
 - :mod:`~recsys_tutorial.llm.rerank`: retrieve, then re-rank.
 """
 
-from .candidates import SYSTEM, CandidateSets, display_title, move_target, sample_candidates
+from .candidates import CandidateSets, move_target, sample_candidates
 from .evaluation import (
     aggregate_shuffles,
     bootstrap_interval,
@@ -40,20 +41,28 @@ from .model import (
     DEFAULT_NAME,
     DEFAULT_PACKAGE,
     LLM,
-    ChatEndpoint,
+    LanguageModel,
     default_gguf_path,
     fast_dtype,
     load_llm,
 )
 from .parsing import ParsedRanking, order_to_scores, parse_ranking
-from .prompts import LISTWISE_EXAMPLE, likelihood_message, listwise_message, recent_titles
+from .prompts import (
+    LISTWISE_EXAMPLE,
+    SYSTEM,
+    history_message,
+    likelihood_message,
+    listwise_message,
+    recent_titles,
+    shared_chat_prompts,
+    title_answer,
+)
 from .ranking import LLMRankings, first_choice_scores, rank_with_llm, user_prompts
 from .rerank import ReRanker, evaluate_users
 
 __all__ = [
     "CACHE_ENV_VAR",
     "CandidateSets",
-    "ChatEndpoint",
     "DEFAULT_GGUF",
     "DEFAULT_NAME",
     "DEFAULT_PACKAGE",
@@ -62,6 +71,7 @@ __all__ = [
     "LISTWISE_EXAMPLE",
     "LLM",
     "LLMRankings",
+    "LanguageModel",
     "ParsedRanking",
     "PrefixState",
     "ReRanker",
@@ -71,7 +81,6 @@ __all__ = [
     "candidate_metrics",
     "candidate_metrics_per_user",
     "default_gguf_path",
-    "display_title",
     "encode_prefix",
     "evaluate_users",
     "extend_prefix",
@@ -80,6 +89,7 @@ __all__ = [
     "fine_tune",
     "first_choice_scores",
     "generate_from",
+    "history_message",
     "likelihood_message",
     "listwise_message",
     "load_llm",
@@ -92,6 +102,8 @@ __all__ = [
     "sample_candidates",
     "score_continuations",
     "score_continuations_naive",
+    "shared_chat_prompts",
     "shuffled_sets",
+    "title_answer",
     "user_prompts",
 ]

@@ -1,4 +1,4 @@
-"""Candidates for a language model to rank: 20 films per user, and their titles.
+"""Candidates for a language model to rank: 20 films per user.
 
 The protocol of Hou et al. (ECIR 2024): for each sampled test user, 20 candidates (the
 true next item and 19 items the user has not seen, in random order).
@@ -7,29 +7,11 @@ Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..split import LeaveOneOutSplit, Stage
-
-SYSTEM = "You are a movie recommender system."
-
-
-def display_title(title: str) -> str:
-    """MovieLens writes "Godfather, The (1972)"; a language model reads "The Godfather (1972)".
-
-Alternative titles in parentheses are dropped (shorter prompts); the year is kept.
-
-    Chapter 06.
-    """
-    title = re.sub(r"\s+\((?!\d{4}\))[^()]*\)", "", title.strip())  # "(a.k.a. ...)" shortens prompts
-    match = re.match(r"^(.*), (The|A|An|Les|La|Le|Il|Das|Der|Die|El|L')( \(\d{4}\))?$", title)
-    if match:
-        head, article, year = match.groups()
-        return f"{article} {head}{year or ''}"
-    return title
 
 
 @dataclass(frozen=True)
@@ -50,10 +32,14 @@ class CandidateSets:
     def targets(self) -> np.ndarray:
         return self.candidates[np.arange(len(self)), self.target_pos]
 
+    def take(self, rows: np.ndarray | slice) -> CandidateSets:
+        """The rows ``rows``, in that order (a permutation re-orders the users)."""
+        return CandidateSets(self.users[rows], self.candidates[rows], self.target_pos[rows],
+                             self.stage, self.seed)
+
     def head(self, n: int) -> CandidateSets:
         """The first ``n`` rows (a smaller sample for the slower experiments)."""
-        return CandidateSets(self.users[:n], self.candidates[:n], self.target_pos[:n],
-                             self.stage, self.seed)
+        return self.take(slice(None, n))
 
 
 def sample_candidates(

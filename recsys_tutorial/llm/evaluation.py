@@ -6,11 +6,11 @@ Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from ..metrics import metrics_from_ranks, target_ranks
+from ..protocol import Recommender
 from ..split import LeaveOneOutSplit
 from .candidates import CandidateSets
 
@@ -40,7 +40,9 @@ def candidate_metrics_per_user(
     return out
 
 
-def restrict_to_candidates(model: Any, split: LeaveOneOutSplit, candidate_sets: CandidateSets) -> np.ndarray:
+def restrict_to_candidates(
+    model: Recommender, split: LeaveOneOutSplit, candidate_sets: CandidateSets
+) -> np.ndarray:
     """A fitted full-catalogue model's scores of each row's candidates. Chapter 06."""
     histories = split.histories(candidate_sets.stage)
     full = np.asarray(model.score([histories[u] for u in candidate_sets.users]))

@@ -9,14 +9,13 @@ import copy
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
 
 from ..split import LeaveOneOutSplit
-from .candidates import SYSTEM, display_title
-from .prompts import likelihood_message, recent_titles
+from .model import LanguageModel
+from .prompts import SYSTEM, likelihood_message, recent_titles, title_answer
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Example:
 
 
 def few_shot_examples(
-    llm: Any, split: LeaveOneOutSplit, titles: Sequence[str], n_examples: int,
+    llm: LanguageModel, split: LeaveOneOutSplit, titles: Sequence[str], n_examples: int,
     history_items: int = 50, seed: int = 0,
 ) -> list[Example]:
     """Examples from the *training* split only, in the likelihood prompt's format: a
@@ -39,13 +38,12 @@ def few_shot_examples(
     sequences = split.train.sequences
     eligible = np.flatnonzero([len(s) >= 2 for s in sequences])
     users = rng.choice(eligible, size=n_examples, replace=n_examples > len(eligible))
-    eos = llm.tokenizer.eos_token or ""
     examples = []
     for user in users:
         seq = sequences[user]
         history = recent_titles(seq[:-1], titles, history_items)
         prompt = llm.chat_prompt(likelihood_message(history), system=SYSTEM)
-        examples.append(Example(prompt, display_title(titles[seq[-1]]) + eos))
+        examples.append(Example(prompt, title_answer(llm, titles[seq[-1]])))
     return examples
 
 
@@ -63,10 +61,10 @@ class FineTuneLog:
 
 
 def fine_tune(
-    llm: Any, examples: Sequence[Example], method: str = "lora", steps: int = 16,
+    llm: LanguageModel, examples: Sequence[Example], method: str = "lora", steps: int = 16,
     lr: float | None = None, batch_size: int = 4, lora_rank: int = 8,
     time_budget: float | None = None, seed: int = 0, progress: bool = True,
-) -> tuple[Any, FineTuneLog]:
+) -> tuple[LanguageModel, FineTuneLog]:
     """Fine-tune a copy of ``llm`` to answer each example's prompt with its answer
     (TALLRec's idea, Bao et al. 2023): cross-entropy on the answer tokens only.
 

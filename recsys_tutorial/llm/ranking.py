@@ -9,16 +9,23 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
 
 from ..split import LeaveOneOutSplit
-from .candidates import SYSTEM, CandidateSets, display_title
+from .candidates import CandidateSets
 from .likelihood import encode_prefix, extend_prefix, generate_from, score_continuations
+from .model import LanguageModel
 from .parsing import ParsedRanking, order_to_scores, parse_ranking
-from .prompts import LISTWISE_EXAMPLE, likelihood_message, listwise_message, recent_titles
+from .prompts import (
+    LISTWISE_EXAMPLE,
+    SYSTEM,
+    likelihood_message,
+    listwise_message,
+    recent_titles,
+    title_answer,
+)
 
 
 @dataclass
@@ -37,7 +44,7 @@ class LLMRankings:
 
 
 def user_prompts(
-    llm: Any, split: LeaveOneOutSplit, candidate_sets: CandidateSets, titles: Sequence[str],
+    llm: LanguageModel, split: LeaveOneOutSplit, candidate_sets: CandidateSets, titles: Sequence[str],
     history_items: int = 50, row: int = 0, top: int = 5,
 ) -> tuple[str, str, list[str]]:
     """The listwise prompt (chat template, one-shot format example, request for the
@@ -53,7 +60,7 @@ def user_prompts(
 
 
 def rank_with_llm(
-    llm: Any, split: LeaveOneOutSplit, candidate_sets: CandidateSets, titles: Sequence[str],
+    llm: LanguageModel, split: LeaveOneOutSplit, candidate_sets: CandidateSets, titles: Sequence[str],
     history_items: int = 50, methods: Sequence[str] = ("listwise", "likelihood"),
     max_new_tokens: int = 20, answer_prefix: str = "[", progress: bool = True, top: int = 5,
 ) -> LLMRankings:
@@ -78,7 +85,6 @@ def rank_with_llm(
     n, k = candidate_sets.candidates.shape
     result = LLMRankings({m: np.zeros((n, k)) for m in methods},
                          seconds={m: 0.0 for m in (*methods, "shared prefix")})
-    eos = llm.tokenizer.eos_token or ""
     for r in tqdm(range(n), desc=f"LLM ranking ({', '.join(methods)})", disable=not progress):
         list_prompt, like_prompt, cands = user_prompts(llm, split, candidate_sets, titles,
                                                       history_items, r, top)
@@ -100,14 +106,14 @@ def rank_with_llm(
             start = time.perf_counter()
             answer_state = extend_prefix(llm, state, like_prompt[len(common):])
             result.scores["likelihood"][r] = score_continuations(
-                llm, answer_state, [display_title(c) + eos for c in cands])
+                llm, answer_state, [title_answer(llm, c) for c in cands])
             result.seconds["likelihood"] += time.perf_counter() - start
     return result
 
 
 @torch.inference_mode()
 def first_choice_scores(
-    llm: Any, split: LeaveOneOutSplit, orderings: Sequence[CandidateSets], titles: Sequence[str],
+    llm: LanguageModel, split: LeaveOneOutSplit, orderings: Sequence[CandidateSets], titles: Sequence[str],
     history_items: int = 50, top: int = 5, progress: bool = True,
 ) -> list[np.ndarray]:
     """The model's first choice: from the listwise prompt of :func:`rank_with_llm`, the
