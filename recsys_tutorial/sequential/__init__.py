@@ -5,7 +5,7 @@ Chapter 04, :doc:`/notebooks/04_next_item_transformers`. The files, in reading o
 - :mod:`~recsys_tutorial.sequential.trainer`: the training loop: seeded batches, validation
   NDCG@10, the best epoch kept;
 - :mod:`~recsys_tutorial.sequential.base`: what the sequence models share: padding, batching,
-  the course protocol;
+  the losses, the course protocol;
 - :mod:`~recsys_tutorial.sequential.sasrec`: SASRec: a causal transformer reads a history,
   predicts the next item;
 - :mod:`~recsys_tutorial.sequential.gru4rec`: GRU4Rec: the recurrent reference;
@@ -13,11 +13,12 @@ Chapter 04, :doc:`/notebooks/04_next_item_transformers`. The files, in reading o
   cloze.
 """
 
-from .base import SequenceRecommender, pad_left
+from ..utils import select_device
+from .base import SequenceRecommender, item_embedding, pad_left, sampled_bce_loss, softmax_loss
 from .bert4rec import BERT4Rec
 from .gru4rec import GRU4Rec, GRUNetwork
 from .sasrec import Block, ItemEncoderFactory, SASRec, SASRecNetwork, attention_mask
-from .trainer import Batch, Trainable, Trainer, TrainLog, seed_everything, select_device
+from .trainer import Batch, Trainable, Trainer, TrainLog, seed_everything
 
 __all__ = [
     "BERT4Rec",
@@ -33,7 +34,10 @@ __all__ = [
     "Trainable",
     "Trainer",
     "attention_mask",
+    "item_embedding",
     "pad_left",
+    "sampled_bce_loss",
     "seed_everything",
     "select_device",
+    "softmax_loss",
 ]

@@ -1,8 +1,9 @@
-"""What the sequence models share: padding, batching and the course protocol.
+"""What the sequence models share: padding, batching, losses and the course protocol.
 
 :class:`SequenceRecommender` wraps a network in ``fit(train, valid=None)`` and
 ``score(histories)`` and hands training to :class:`~recsys_tutorial.sequential.trainer.Trainer`;
-each model (GRU4Rec, SASRec, BERT4Rec) adds its network and its loss.
+each model (GRU4Rec, SASRec, BERT4Rec) adds its network. The losses (the full softmax,
+and one sampled negative) and the item table's initialisation are written once here.
 Explained in :doc:`/notebooks/04_next_item_transformers`.
 """
 
@@ -14,13 +15,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from ..protocol import check_fitted
 from ..split import TrainData
+from .trainer import Batch, Trainer, TrainLog, seed_everything
 
 if TYPE_CHECKING:
     from ..split import LeaveOneOutSplit
-from .trainer import Batch, Trainer, TrainLog, seed_everything
 
 
 def pad_left(sequences: Sequence[np.ndarray], max_len: int, shift: int = 1) -> torch.Tensor:
@@ -38,23 +41,60 @@ def pad_left(sequences: Sequence[np.ndarray], max_len: int, shift: int = 1) -> t
     return out
 
 
+def item_embedding(n_items: int, dim: int) -> nn.Embedding:
+    """The item table of the id models: token ``0`` (padding) is the zero vector, items
+    ``1..n_items`` start as small random vectors (``std=0.02``, as BERT). Chapter 04."""
+    table = nn.Embedding(n_items + 1, dim, padding_idx=0)
+    nn.init.normal_(table.weight, std=0.02)
+    with torch.no_grad():
+        table.weight[0].zero_()
+    return table
+
+
+def softmax_loss(hidden: torch.Tensor, vectors: torch.Tensor, targets: torch.Tensor,
+                 allowed: torch.Tensor | None = None) -> torch.Tensor:
+    """Full-softmax cross-entropy: each hidden state ``(n, dim)`` against every item's
+    vector ``(n_items, dim)``; ``allowed`` (boolean over items) keeps the others out of
+    the softmax. ``targets`` are item indices. Chapter 04."""
+    logits = hidden @ vectors.T
+    if allowed is not None:
+        logits = logits.masked_fill(~allowed, float("-inf"))
+    return F.cross_entropy(logits, targets)
+
+
+def sampled_bce_loss(hidden: torch.Tensor, vectors: torch.Tensor, targets: torch.Tensor,
+                     allowed: torch.Tensor | None = None) -> torch.Tensor:
+    """SASRec's original loss: binary cross-entropy of the target against one uniformly
+    drawn negative per position (among the ``allowed`` items, if given). Chapter 04."""
+    if allowed is None:
+        negatives = torch.randint(0, len(vectors), targets.shape, device=targets.device)
+    else:
+        pool = torch.nonzero(allowed).squeeze(1)
+        negatives = pool[torch.randint(0, len(pool), targets.shape, device=targets.device)]
+    positive = (hidden * vectors[targets]).sum(-1)
+    negative = (hidden * vectors[negatives]).sum(-1)
+    return F.softplus(-positive).mean() + F.softplus(negative).mean()
+
+
 @dataclass
 class SequenceRecommender:
     """Shared by GRU4Rec, SASRec and BERT4Rec: the course protocol around a network.
 
-    Subclasses implement ``build_network(n_items)`` and ``training_loss(batch)``; the network's
-    ``forward(tokens)`` returns one vector per position and ``logits(hidden)`` scores
-    them against every item. By default a training batch is ``(inputs, targets)``: a
-    window of each history and the same window shifted by one (next-item targets,
-    ``0`` = padding). ``window="last"`` takes each user's latest :meth:`window_span`
-    items (as SASRec's authors do); ``"random"`` a random window of long histories each
-    epoch; ``"all"`` cuts every history into consecutive windows (overlapping by one
-    item), so each epoch predicts every training transition once. ``epochs`` bounds the
-    run so that it is repeatable; ``time_budget`` (seconds) is a safety net on slow
-    machines, and makes the result depend on the machine's load. The configurations
-    chosen on the validation targets of MovieLens-100k are in ``bench.SASREC_CONFIG``
-    and its neighbours.
-    Chapter 04.
+    Subclasses implement ``build_network(n_items)``; the network's ``forward(tokens)``
+    returns one vector per position, ``item_vectors()`` the items' vectors and
+    ``logits(hidden)`` scores hidden states against every item. By default a training
+    batch is ``(inputs, targets)``: a window of each history and the same window shifted
+    by one (next-item targets, ``0`` = padding), and the loss is the full softmax at
+    every position that has a target (:meth:`training_loss`, :meth:`item_loss`).
+    ``window="all"`` (the default) cuts every history into consecutive windows
+    (overlapping by one item), so each epoch predicts every training transition once;
+    ``"last"`` takes each user's latest :meth:`window_span` items (as SASRec's authors
+    do); ``"random"`` a random window of long histories each epoch. ``epochs`` bounds
+    the run so that it is repeatable. ``time_budget`` (seconds, default ``None``: no
+    limit) is only an explicit safety net for slow machines: where it stops depends on
+    the machine's load, so no reported number uses it. Each model's defaults are its
+    configuration chosen on the validation targets of MovieLens-100k (``bench.SASREC_CONFIG``
+    and its neighbours). Chapter 04.
     """
 
     max_len: int = 50
@@ -66,8 +106,8 @@ class SequenceRecommender:
     epochs: int = 50
     patience: int = 8
     eval_every: int = 2
-    time_budget: float | None = 110.0
-    window: str = "random"
+    time_budget: float | None = None
+    window: str = "all"
     seed: int = 0
     device: str = "auto"
     progress: bool = True
@@ -80,8 +120,22 @@ class SequenceRecommender:
     def build_network(self, n_items: int) -> nn.Module:
         raise NotImplementedError
 
+    # -- the loss (shared; a model may override either part) -----------------------
     def training_loss(self, batch: Batch) -> torch.Tensor:
-        raise NotImplementedError
+        """The loss of a batch ``(inputs, targets)``: :meth:`item_loss` of the hidden
+        states at every position that has a target (``targets > 0``)."""
+        inputs, targets = batch
+        hidden = self.network_(inputs)
+        keep = targets > 0
+        return self.item_loss(hidden[keep], targets[keep] - 1)
+
+    def item_loss(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Full-softmax cross-entropy over the :meth:`trainable_items`."""
+        return softmax_loss(hidden, self.network_.item_vectors(), targets, self.trainable_items())
+
+    def trainable_items(self) -> torch.Tensor | None:
+        """Boolean mask of the items training may rank (softmax, negatives); ``None``: all."""
+        return None
 
     # -- shared -------------------------------------------------------------------
     def trainer(self) -> Trainer:
@@ -124,16 +178,21 @@ class SequenceRecommender:
             out.append(s[max(0, end - span):end])
         return out
 
-    def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
+    def shuffled_windows(self, rng: np.random.Generator) -> Iterator[list[np.ndarray]]:
+        """This epoch's :meth:`windows` in a random order, ``batch_size`` at a time."""
         windows = self.windows(rng)
         order = rng.permutation(len(windows))
         for start in range(0, len(order), self.batch_size):
-            chunk = [windows[i] for i in order[start:start + self.batch_size]]
+            yield [windows[i] for i in order[start:start + self.batch_size]]
+
+    def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
+        for chunk in self.shuffled_windows(rng):
             inputs = pad_left([w[:-1] for w in chunk], self.max_len)
             targets = pad_left([w[1:] for w in chunk], self.max_len)
             yield inputs, targets
 
     def device_(self) -> torch.device:
+        check_fitted(self, "network_")
         return next(self.network_.parameters()).device
 
     def score_tokens(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
@@ -143,8 +202,7 @@ class SequenceRecommender:
     @torch.no_grad()
     def score(self, histories: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
         """Scores of all items for each history, read at the last position."""
-        if self.network_ is None:
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(split.train) first")
+        check_fitted(self, "network_")
         network = self.network_
         was_training = network.training
         network.eval()
@@ -157,6 +215,8 @@ class SequenceRecommender:
         network.train(was_training)
         return out
 
+    @property
     def n_parameters(self) -> int:
-        """Trainable parameters of the fitted network."""
+        """Trainable parameters of the fitted network (frozen buffers not counted)."""
+        check_fitted(self, "network_")
         return sum(p.numel() for p in self.network_.parameters() if p.requires_grad)

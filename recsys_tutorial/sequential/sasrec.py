@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .base import SequenceRecommender
-from .trainer import Batch
+from .base import SequenceRecommender, item_embedding, sampled_bce_loss, softmax_loss
 
 ItemEncoderFactory = Callable[[int, int], nn.Module]
 
@@ -82,12 +80,7 @@ class SASRecNetwork(nn.Module):
                  ff_mult: int = 4):
         super().__init__()
         self.n_items, self.max_len, self.heads, self.causal = n_items, max_len, heads, causal
-        if item_encoder is None:
-            item_encoder = nn.Embedding(n_items + 1, dim, padding_idx=0)
-            nn.init.normal_(item_encoder.weight, std=0.02)
-            with torch.no_grad():
-                item_encoder.weight[0].zero_()
-        self.item_encoder = item_encoder
+        self.item_encoder = item_embedding(n_items, dim) if item_encoder is None else item_encoder
         self.positions = nn.Embedding(max_len, dim) if positions else None
         if self.positions is not None:
             nn.init.normal_(self.positions.weight, std=0.02)
@@ -134,9 +127,14 @@ class SASRec(SequenceRecommender):
     ``loss="bce"``: the paper's loss, one uniformly sampled negative per position.
     ``item_encoder``: an ``nn.Module`` or a factory ``(n_items, dim) -> nn.Module``
     mapping tokens (``0`` = padding, item ``i`` = ``i + 1``) to vectors; the default is
-    an ``nn.Embedding``. Training uses :class:`~recsys_tutorial.trainer.Trainer`.
+    an ``nn.Embedding``; a subclass may override :meth:`build_item_encoder` instead.
+    The defaults are the configuration chosen in chapter 04 (``bench.SASREC_CONFIG``).
+    Training uses :class:`~recsys_tutorial.sequential.trainer.Trainer`.
     """
 
+    dropout: float = 0.3
+    epochs: int = 24
+    eval_every: int = 3
     heads: int = 1
     blocks: int = 2
     loss: str = "ce"
@@ -144,28 +142,24 @@ class SASRec(SequenceRecommender):
     ff_mult: int = 4
     item_encoder: nn.Module | ItemEncoderFactory | None = field(default=None, repr=False)
 
-    def build_network(self, n_items: int) -> SASRecNetwork:
-        if self.loss not in ("ce", "bce"):
-            raise ValueError(f"loss must be 'ce' or 'bce', not {self.loss!r}")
+    def build_item_encoder(self, n_items: int) -> nn.Module | None:
+        """The network's item encoder; ``None`` gives it an item table
+        (:func:`~recsys_tutorial.sequential.base.item_embedding`)."""
         encoder = self.item_encoder
         if encoder is not None and not isinstance(encoder, nn.Module):
             encoder = encoder(n_items, self.dim)
-        return SASRecNetwork(n_items, self.max_len, self.dim, self.heads, self.blocks, self.dropout,
-                             item_encoder=encoder, causal=True, positions=self.positions,
-                             ff_mult=self.ff_mult)
+        return encoder
 
-    def training_loss(self, batch: Batch) -> torch.Tensor:
-        inputs, targets = batch
-        hidden = self.network_(inputs)
-        keep = targets > 0
-        hidden, targets = hidden[keep], targets[keep] - 1
-        if self.loss == "ce":
-            return F.cross_entropy(self.network_.logits(hidden), targets)
-        negatives = torch.randint(0, self.n_items_, targets.shape, device=targets.device)
-        vectors = self.network_.item_vectors()
-        positive = (hidden * vectors[targets]).sum(-1)
-        negative = (hidden * vectors[negatives]).sum(-1)
-        return F.softplus(-positive).mean() + F.softplus(negative).mean()
+    def build_network(self, n_items: int) -> SASRecNetwork:
+        if self.loss not in ("ce", "bce"):
+            raise ValueError(f"loss must be 'ce' or 'bce', not {self.loss!r}")
+        return SASRecNetwork(n_items, self.max_len, self.dim, self.heads, self.blocks, self.dropout,
+                             item_encoder=self.build_item_encoder(n_items), causal=True,
+                             positions=self.positions, ff_mult=self.ff_mult)
+
+    def item_loss(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        loss = softmax_loss if self.loss == "ce" else sampled_bce_loss
+        return loss(hidden, self.network_.item_vectors(), targets, self.trainable_items())
 
     @torch.no_grad()
     def attention(self, history: np.ndarray) -> list[torch.Tensor]:

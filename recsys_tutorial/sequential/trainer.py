@@ -23,18 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..utils import select_device
+
 if TYPE_CHECKING:
     from ..split import LeaveOneOutSplit
 
 
 Batch = tuple[torch.Tensor, ...]
-
-
-def select_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; anything else is passed to torch. Chapter 04."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def seed_everything(seed: int) -> None:
@@ -71,9 +66,11 @@ class TrainLog:
 class Trainer:
     """Adam, early stopping on validation NDCG@10, best weights restored. Chapter 04.
 
-    ``time_budget`` (seconds, ``None``: no limit) counts training and validation; the
-    epoch in progress stops at the first batch past the budget, is evaluated, and
-    training ends. Without a validation split the last weights are kept.
+    ``time_budget`` (seconds, default ``None``: no limit) is an explicit safety net
+    for slow machines, never used for a reported number, since where it stops depends on
+    the machine's load. It counts training and validation; the epoch in progress stops
+    at the first batch past the budget, is evaluated, and training ends. Without a
+    validation split the last weights are kept.
     """
 
     epochs: int = 200

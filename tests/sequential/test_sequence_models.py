@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from recsys_tutorial import evaluate
+from recsys_tutorial import NotFittedError, evaluate, utils
 from recsys_tutorial.sequential import (
     BERT4Rec,
     GRU4Rec,
@@ -17,8 +18,11 @@ from recsys_tutorial.sequential import (
     SequenceRecommender,
     Trainer,
     attention_mask,
+    item_embedding,
     pad_left,
+    sampled_bce_loss,
     select_device,
+    softmax_loss,
 )
 from recsys_tutorial.split import TrainData
 
@@ -42,6 +46,7 @@ def test_pad_left_right_aligns_and_shifts():
 
 
 def test_select_device():
+    assert select_device is utils.select_device, "one device picker, importable from here too"
     assert select_device("cpu").type == "cpu"
     assert select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -107,6 +112,57 @@ def test_fit_and_score_shapes(model, synthetic_split):
     assert np.isfinite(scores).all()
     assert model.log_.best_epoch >= 1 and len(model.log_.history) == 2
     assert 0 <= evaluate(model, split, "valid")["ndcg@10"] <= 1
+    weights = sum(p.numel() for p in model.network_.parameters())
+    assert model.n_parameters == weights > 0, "a property: the network's parameter count"
+
+
+@pytest.mark.parametrize("model_class", [SASRec, BERT4Rec, GRU4Rec])
+def test_not_fitted_is_a_clear_error(model_class):
+    model = model_class(**FAST)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        model.score([np.array([1, 2])])
+    with pytest.raises(NotFittedError):
+        model.n_parameters  # noqa: B018
+
+
+def test_item_embedding_keeps_padding_at_zero():
+    torch.manual_seed(0)
+    table = item_embedding(50, 8)
+    assert table.weight.shape == (51, 8) and table.padding_idx == 0
+    assert not table.weight[0].any()
+    assert 0.01 < float(table.weight[1:].detach().std()) < 0.03
+
+
+def test_softmax_loss_leaves_out_what_is_not_allowed():
+    torch.manual_seed(0)
+    hidden, vectors, targets = torch.randn(6, 4), torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    full = softmax_loss(hidden, vectors, targets)
+    torch.testing.assert_close(full, F.cross_entropy(hidden @ vectors.T, targets))
+    allowed = torch.tensor([True, True, True, False, False])
+    torch.testing.assert_close(softmax_loss(hidden, vectors, targets, allowed),
+                               F.cross_entropy(hidden @ vectors[:3].T, targets))
+
+
+def test_sampled_negatives_come_from_the_allowed_items():
+    torch.manual_seed(0)
+    hidden, vectors, targets = torch.randn(6, 4), torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    only_four = torch.tensor([False, False, False, False, True])  # every negative is item 4
+    positive = (hidden * vectors[targets]).sum(-1)
+    negative = hidden @ vectors[4]
+    expected = F.softplus(-positive).mean() + F.softplus(negative).mean()
+    torch.testing.assert_close(sampled_bce_loss(hidden, vectors, targets, only_four), expected)
+    assert torch.isfinite(sampled_bce_loss(hidden, vectors, targets))
+
+
+@pytest.mark.parametrize("model_class", [GRU4Rec, BERT4Rec, SASRec])
+def test_the_shared_loss_is_the_full_softmax_at_the_targets(model_class, synthetic_split):
+    model = model_class(**FAST).fit(synthetic_split.train)
+    model.network_.eval()  # no dropout: the same forward pass twice
+    inputs, targets = next(model.batches(np.random.default_rng(0)))
+    hidden = model.network_(inputs)
+    keep = targets > 0
+    expected = F.cross_entropy(model.network_.logits(hidden[keep]), targets[keep] - 1)
+    torch.testing.assert_close(model.training_loss((inputs, targets)), expected)
 
 
 def test_training_is_deterministic(synthetic_split):
