@@ -15,12 +15,10 @@ from .encoder import (
     cache_file,
     cache_key,
     catalogue_embeddings,
-    default_cache_dir,
     encode_items,
     item_text,
     item_texts,
     load_sentence_model,
-    natural_title,
     resolve_model_name,
 )
 from .sasrec import TextItemEncoder, TextSASRec
@@ -35,12 +33,10 @@ __all__ = [
     "cache_file",
     "cache_key",
     "catalogue_embeddings",
-    "default_cache_dir",
     "encode_items",
     "item_text",
     "item_texts",
     "load_sentence_model",
-    "natural_title",
     "recency_weights",
     "resolve_model_name",
 ]

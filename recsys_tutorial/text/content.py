@@ -15,14 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..protocol import check_fitted
 from ..split import LeaveOneOutSplit, TrainData
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero). Chapter 05."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+from ..utils import unit_rows
 
 
 def recency_weights(length: int, decay: float) -> np.ndarray:
@@ -36,15 +31,16 @@ class ContentRecommender:
     """Cosine similarity of each item's text to the history's recency-weighted profile.
 
     ``item_vectors``: one text embedding per item, as a frame indexed by raw item id
-    (:func:`~recsys_tutorial.text_encoder.catalogue_embeddings`) or an array already in
+    (:func:`~recsys_tutorial.text.encoder.catalogue_embeddings`) or an array already in
     the split's item order. ``decay`` in ``(0, 1]``: the weight lost per step back in
-    the history. ``max_history``: only the latest items count (``None``: all).
-    ``fit`` only aligns the vectors with the split's items; nothing is learned from
-    interactions. Chapter 05.
+    the history (the default, 0.2, is chapter 05's choice on validation, as in
+    :mod:`~recsys_tutorial.bench`). ``max_history``: only the latest items count
+    (``None``: all). ``fit`` only aligns the vectors with the split's items (as float32 unit rows);
+    nothing is learned from interactions, so :attr:`n_parameters` is 0. Chapter 05.
     """
 
     item_vectors: pd.DataFrame | np.ndarray = field(repr=False)
-    decay: float = 0.9
+    decay: float = 0.2
     max_history: int | None = 50
     vectors_: np.ndarray | None = field(default=None, repr=False)
 
@@ -61,13 +57,19 @@ class ContentRecommender:
             vectors = np.asarray(self.item_vectors)
             if len(vectors) != train.n_items:
                 raise ValueError(f"{len(vectors)} item vectors for {train.n_items} items")
-        self.vectors_ = unit_rows(vectors)
+        self.vectors_ = unit_rows(np.asarray(vectors, dtype=np.float32))
         return self
+
+    @property
+    def n_parameters(self) -> int:
+        """0: nothing is learned. The text vectors it keeps (``vectors_``) come frozen from
+        a pretrained encoder, as a text model's frozen buffer, and are not counted."""
+        check_fitted(self, "vectors_")
+        return 0
 
     def profiles(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         """One unit-length profile per history (zeros for an empty history)."""
-        if self.vectors_ is None:
-            raise RuntimeError("ContentRecommender is not fitted: call fit(split.train) first")
+        check_fitted(self, "vectors_")
         out = np.zeros((len(histories), self.vectors_.shape[1]), dtype=np.float32)
         for row, history in enumerate(histories):
             history = np.asarray(history, dtype=np.int64)
@@ -79,4 +81,5 @@ class ContentRecommender:
         return unit_rows(out)
 
     def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """Cosine similarity of every item to each history's profile."""
         return self.profiles(histories) @ self.vectors_.T

@@ -18,39 +18,32 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..utils import atomic_path, clean_title, unit_rows
+from ..utils import cache_dir as user_cache_dir
+
 MODEL_ENV_VAR = "RECSYS_TUTORIAL_TEXT_MODEL"
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names under which the bundled copy of the default model is accepted.
 _BUNDLED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
-_ARTICLE = re.compile(r"^(?P<name>.*), (?P<article>The|A|An)(?P<rest> \(.*\))?$")
+CACHE_KIND = "text_embeddings"  # <user cache>/recsys_tutorial/text_embeddings
 
 Encoder = Callable[[list[str]], np.ndarray]
-
-
-def natural_title(title: str) -> str:
-    """MovieLens files titles library-style; put the article back in front.
-
-    ``"Usual Suspects, The (1995)"`` becomes ``"The Usual Suspects (1995)"``. Chapter 05.
-    """
-    match = _ARTICLE.match(title.strip())
-    if match is None:
-        return title.strip()
-    return f"{match['article']} {match['name']}{match['rest'] or ''}"
 
 
 def item_text(title: str, year: object, genres: Sequence[str]) -> str:
     """One film as a sentence: ``"Toy Story (1995). Genres: Animation, Comedy."``.
 
-    The year is added only when the title does not already carry it. Chapter 05.
+    The title as people write it (:func:`~recsys_tutorial.utils.clean_title`:
+    ``"Usual Suspects, The (1995)"`` reads ``"The Usual Suspects (1995)"``); the year is
+    added only when the title does not already carry it. Chapter 05.
     """
-    text = natural_title(title)
+    text = clean_title(title)
     if not pd.isna(year) and str(int(year)) not in text:
         text = f"{text} ({int(year)})"
     genre_list = [g for g in genres if g != "unknown"]
@@ -100,13 +93,6 @@ def load_sentence_model(model_name: str | None = None, device: str | None = None
     return SentenceTransformer(name, device=device)
 
 
-def default_cache_dir() -> Path:
-    """``<user cache>/recsys_tutorial/text_embeddings``. Chapter 05."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("recsys_tutorial")) / "text_embeddings"
-
-
 def cache_key(model_name: str, texts: Sequence[str]) -> str:
     """A file name for these texts under this model: the model's name, made safe for a
     file system, and the SHA-256 of the model name and every text. Chapter 05."""
@@ -122,21 +108,10 @@ def cache_file(
     texts: Sequence[str], model_name: str | None = None, cache_dir: str | os.PathLike[str] | None = None
 ) -> Path:
     """Where :func:`encode_items` keeps the vectors of ``texts`` under ``model_name``
-    (it exists once they have been encoded). Chapter 05."""
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    (it exists once they have been encoded); by default in the user's cache
+    (``<user cache>/recsys_tutorial/text_embeddings``). Chapter 05."""
+    root = Path(cache_dir) if cache_dir is not None else user_cache_dir(CACHE_KIND)
     return root / cache_key(resolve_model_name(model_name), list(texts))
-
-
-def _save_atomically(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.save(out, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def encode_items(
@@ -173,10 +148,9 @@ def encode_items(
         def encoder(batch: list[str]) -> np.ndarray:
             return model.encode(batch, batch_size=batch_size, convert_to_numpy=True)
 
-    vectors = np.asarray(encoder(texts), dtype=np.float32).reshape(len(texts), -1)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = vectors / np.maximum(norms, 1e-12)
-    _save_atomically(path, vectors)
+    vectors = unit_rows(np.asarray(encoder(texts), dtype=np.float32).reshape(len(texts), -1))
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:  # readers never see half a file
+        np.save(out, vectors)
     return vectors
 
 

@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..sequential.sasrec import SASRec, SASRecNetwork
-from ..sequential.trainer import Batch
+from ..sequential.base import item_embedding
+from ..sequential.sasrec import SASRec
 from ..split import LeaveOneOutSplit, TrainData
-from .content import unit_rows
+from ..utils import unit_rows
 
 
 class TextItemEncoder(nn.Module):
@@ -48,7 +47,7 @@ class TextItemEncoder(nn.Module):
     def __init__(self, text_vectors: np.ndarray, dim: int, use_ids: bool = False,
                  warm: np.ndarray | None = None, dropout: float = 0.1, id_dropout: float = 0.0):
         super().__init__()
-        vectors = torch.as_tensor(unit_rows(text_vectors))
+        vectors = torch.as_tensor(unit_rows(np.asarray(text_vectors, dtype=np.float32)))
         n_items, text_dim = vectors.shape
         self.register_buffer("text", torch.cat([torch.zeros(1, text_dim), vectors]))
         warm = np.ones(n_items, dtype=bool) if warm is None else np.asarray(warm, dtype=bool)
@@ -61,8 +60,7 @@ class TextItemEncoder(nn.Module):
         self.id_dropout = id_dropout
         self.ids: nn.Embedding | None = None
         if use_ids:
-            self.ids = nn.Embedding(n_items + 1, dim, padding_idx=0)
-            nn.init.normal_(self.ids.weight, std=0.02)
+            self.ids = item_embedding(n_items, dim)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.projection(self.dropout(self.text[tokens] - self.centre))
@@ -80,13 +78,22 @@ class TextSASRec(SASRec):
     """SASRec whose item vectors are a learned projection of frozen text embeddings.
 
     ``item_vectors``: the items' text embeddings, a frame indexed by raw item id
-    (:func:`~recsys_tutorial.text_encoder.catalogue_embeddings`) or an array in the
+    (:func:`~recsys_tutorial.text.encoder.catalogue_embeddings`) or an array in the
     split's item order. ``use_ids``: add an id embedding for warm items;
     ``id_dropout``: drop it per item in training (see :class:`TextItemEncoder`).
     ``text_dropout``: dropout on the text vector before the projection. Training's
-    softmax covers the items present in the training data only. Chapter 05.
+    softmax (or its negatives, with ``loss="bce"``) covers the items present in the
+    training data only. Only the item encoder differs from SASRec
+    (:meth:`build_item_encoder`). The defaults are chapter 05's configuration, as
+    ``bench.MODELS["text_sasrec"]`` registers it: 10 epochs at a learning rate of
+    ``3e-3`` on one random window of each history per epoch. Chapter 05.
     """
 
+    dropout: float = 0.2
+    lr: float = 3e-3
+    epochs: int = 10
+    eval_every: int = 2
+    window: str = "random"
     item_vectors: pd.DataFrame | np.ndarray | None = field(default=None, repr=False)
     use_ids: bool = False
     id_dropout: float = 0.0
@@ -107,27 +114,10 @@ class TextSASRec(SASRec):
         super().fit(train, valid)
         return self
 
-    def build_network(self, n_items: int) -> SASRecNetwork:
-        encoder = TextItemEncoder(self.text_, self.dim, self.use_ids, self.warm_, self.text_dropout,
-                                  self.id_dropout)
-        return SASRecNetwork(n_items, self.max_len, self.dim, self.heads, self.blocks, self.dropout,
-                             item_encoder=encoder, causal=True, positions=self.positions,
-                             ff_mult=self.ff_mult)
+    def build_item_encoder(self, n_items: int) -> TextItemEncoder:
+        return TextItemEncoder(self.text_, self.dim, self.use_ids, self.warm_, self.text_dropout,
+                               self.id_dropout)
 
-    def training_loss(self, batch: Batch) -> torch.Tensor:
-        inputs, targets = batch
-        hidden = self.network_(inputs)
-        keep = targets > 0
-        hidden, targets = hidden[keep], targets[keep] - 1
-        warm = self.network_.item_encoder.warm[1:]
-        vectors = self.network_.item_vectors()
-        if self.loss == "ce":  # softmax over the items that exist at training time
-            logits = (hidden @ vectors.T).masked_fill(~warm, float("-inf"))
-            return F.cross_entropy(logits, targets)
-        if self.loss == "bce":
-            pool = torch.nonzero(warm).squeeze(1)
-            negatives = pool[torch.randint(0, len(pool), targets.shape, device=targets.device)]
-            positive = (hidden * vectors[targets]).sum(-1)
-            negative = (hidden * vectors[negatives]).sum(-1)
-            return F.softplus(-positive).mean() + F.softplus(negative).mean()
-        raise ValueError(f"loss must be 'ce' or 'bce', not {self.loss!r}")
+    def trainable_items(self) -> torch.Tensor:
+        """The items that occur in the training data (the softmax runs over them only)."""
+        return self.network_.item_encoder.warm[1:]

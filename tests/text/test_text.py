@@ -3,13 +3,16 @@ recommender and the text-based SASRec (fake encoders; no model is loaded)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from recsys_tutorial import evaluate, leave_one_out_split
+from recsys_tutorial import NotFittedError, bench, evaluate, leave_one_out_split, utils
 from recsys_tutorial.coldstart import cold_start_split, evaluate_by_kind
+from recsys_tutorial.sequential import SASRec
 from recsys_tutorial.text import (
     DEFAULT_MODEL,
     MODEL_ENV_VAR,
@@ -20,7 +23,6 @@ from recsys_tutorial.text import (
     catalogue_embeddings,
     encode_items,
     item_text,
-    natural_title,
     recency_weights,
     resolve_model_name,
 )
@@ -40,10 +42,12 @@ class CountingEncoder:
 # -- item text and the embedding cache ----------------------------------------------------
 
 def test_item_text_reads_like_a_sentence():
-    assert natural_title("Usual Suspects, The (1995)") == "The Usual Suspects (1995)"
-    assert natural_title("Toy Story (1995)") == "Toy Story (1995)"
     assert item_text("Toy Story (1995)", 1995, ["Animation", "Comedy"]) == \
         "Toy Story (1995). Genres: Animation, Comedy."
+    # the shared title cleaner puts every article it knows back in front
+    assert item_text("Usual Suspects, The (1995)", 1995, []) == "The Usual Suspects (1995)"
+    assert item_text("Postino, Il (1994)", 1994, ["Drama"]) == "Il Postino (1994). Genres: Drama."
+    assert item_text("Enfer, L' (1994)", 1994, []) == "L'Enfer (1994)"
     assert item_text("Nameless", pd.NA, ["unknown"]) == "Nameless"
     assert item_text("Heat", 1995, []) == "Heat (1995)"
 
@@ -75,6 +79,20 @@ def test_cache_is_keyed_by_model_and_text(tmp_path):
     assert encoder.calls == 4, "another order: a miss (rows follow the texts)"
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 4 and all(name.endswith(".npy") and not name.startswith(".") for name in files)
+
+
+def test_default_cache_is_the_shared_one():
+    assert cache_file(["a film"], "fake/a").parent == utils.cache_dir("text_embeddings")
+
+
+def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "save", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        encode_items(["x", "y"], "fake/a", tmp_path, encoder=CountingEncoder())
+    assert not list(tmp_path.iterdir()), "neither the file nor a temporary one is left"
 
 
 def test_corrupt_cache_file_is_replaced(tmp_path):
@@ -206,7 +224,7 @@ def test_text_sasrec_scores_items_absent_from_training(platform, cold_split):
     rng = np.random.default_rng(0)
     text = np.eye(topics.max() + 1)[topics] + 0.1 * rng.normal(size=(len(topics), topics.max() + 1))
     model = TextSASRec(item_vectors=text, max_len=20, dim=16, epochs=6, lr=1e-2, batch_size=64,
-                       time_budget=None, progress=False, dropout=0.0, text_dropout=0.0, seed=0)
+                       progress=False, dropout=0.0, text_dropout=0.0, seed=0)
     model.fit(cold_split.train)
     cold = cold_split.cold_items
     histories = [np.flatnonzero((topics == t) & ~cold_split.is_cold)[:8] for t in range(topics.max() + 1)]
@@ -216,3 +234,78 @@ def test_text_sasrec_scores_items_absent_from_training(platform, cold_split):
     assert np.mean(hits) >= 0.75, "the best cold film should share the history's topic"
     results = evaluate_by_kind(model, cold_split)
     assert results["cold"]["hr@10"] > 0.0
+
+
+def test_text_sasrec_is_sasrec_with_another_item_encoder(synthetic_split):
+    text = np.random.default_rng(0).normal(size=(synthetic_split.n_items, 6))
+    config = dict(max_len=10, dim=8, epochs=1, progress=False, device="cpu")
+    ids, texts = SASRec(**config).fit(synthetic_split.train), TextSASRec(item_vectors=text, **config)
+    texts.fit(synthetic_split.train)
+    assert isinstance(texts.network_.item_encoder, TextItemEncoder)
+    shapes = {name: p.shape for name, p in ids.network_.named_parameters()
+              if not name.startswith("item_encoder")}
+    assert shapes == {name: p.shape for name, p in texts.network_.named_parameters()
+                      if not name.startswith("item_encoder")}, "the same transformer"
+    encoder = sum(p.numel() for p in texts.network_.item_encoder.parameters())
+    assert encoder == 6 + 6 * 8 + 8, "centre, projection: the text vectors are a frozen buffer"
+    assert texts.n_parameters == sum(shape.numel() for shape in shapes.values()) + encoder
+
+
+def test_text_sasrec_trains_on_warm_items_only(cold_split):
+    text = np.random.default_rng(0).normal(size=(cold_split.n_items, 6))
+    model = TextSASRec(item_vectors=text, max_len=10, dim=8, epochs=1, progress=False,
+                       device="cpu").fit(cold_split.train)
+    warm = model.trainable_items()
+    assert warm.tolist() == (cold_split.train.item_counts() > 0).tolist()
+    assert not warm[cold_split.cold_items].any()
+    model.network_.eval()
+    inputs, targets = next(model.batches(np.random.default_rng(0)))
+    hidden = model.network_(inputs)[targets > 0]
+    logits = hidden @ model.network_.item_vectors()[warm].T  # cold items are not in the softmax
+    position = torch.cumsum(warm, 0) - 1  # an item's column among the warm ones
+    expected = torch.nn.functional.cross_entropy(logits, position[targets[targets > 0] - 1])
+    torch.testing.assert_close(model.training_loss((inputs, targets)), expected)
+
+
+def test_content_and_text_models_say_when_they_are_not_fitted():
+    text = np.eye(3)
+    for model in (ContentRecommender(text), TextSASRec(item_vectors=text)):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            model.score([np.array([0])])
+        with pytest.raises(NotFittedError):
+            model.n_parameters  # noqa: B018
+
+
+def test_content_recommender_learns_nothing_and_keeps_float32_unit_rows(synthetic_split):
+    vectors = np.random.default_rng(0).normal(size=(synthetic_split.n_items, 4))  # float64
+    vectors[3] = 0.0  # an item without text stays the zero vector
+    model = ContentRecommender(vectors).fit(synthetic_split.train)
+    assert model.n_parameters == 0
+    assert model.vectors_.dtype == np.float32 and not model.vectors_[3].any()
+    np.testing.assert_allclose(np.linalg.norm(np.delete(model.vectors_, 3, axis=0), axis=1), 1.0,
+                               rtol=1e-6)
+    assert model.score([np.array([0, 1])]).dtype == np.float32
+
+
+# -- defaults are the configurations that bench registers ------------------------------------
+
+@pytest.fixture
+def bench_text_models(monkeypatch):
+    """bench's chapter-05 factories, with a fake catalogue (no encoder is loaded)."""
+    frame = pd.DataFrame(np.eye(3), index=[1, 2, 3])
+    monkeypatch.setattr(bench, "catalogue_embeddings", lambda items: frame)
+    data = type("FakeMovieLens", (), {"items": frame})()
+    return frame, {name: bench.MODELS[name](data, 7) for name in ("content", "text_sasrec", "text_id_sasrec")}
+
+
+def _fields(model) -> dict[str, object]:
+    return {f.name: getattr(model, f.name) for f in dataclasses.fields(model) if f.name != "item_vectors"}
+
+
+def test_text_defaults_are_the_bench_configurations(bench_text_models):
+    frame, models = bench_text_models
+    assert _fields(models["content"]) == _fields(ContentRecommender(frame))
+    assert _fields(models["text_sasrec"]) == _fields(TextSASRec(seed=7))
+    assert _fields(models["text_id_sasrec"]) == _fields(TextSASRec(use_ids=True, id_dropout=0.5, seed=7))
+    assert all(model.item_vectors is frame for model in models.values())
+    assert TextSASRec().time_budget is None, "no time box decides a reported number"
