@@ -1,9 +1,11 @@
 """The built site as a reader sees it, in headless Chromium (run after the book build).
 
 Every chapter page loads without console errors from the site itself, its figures
-render, its code fits the page width, its Colab launch link is present, and the search page finds a chapter. A
-screenshot of each page is kept in ``_build/screenshots/``. Requests to other hosts (a
-CDN for MathJax, say) are not the site's errors: this machine may be offline.
+render, its code fits the page width, its Colab launch link is present, and the search
+page finds a chapter. The sequence models' API page renders SASRec with its docstring and
+links chapter 04, whose "Code for this chapter" box links back. A screenshot of each
+chapter page is kept in ``_build/screenshots/``. Requests to other hosts (a CDN for
+MathJax, say) are not the site's errors: this machine may be offline.
 """
 
 from __future__ import annotations
@@ -125,5 +127,43 @@ def test_search_finds_a_chapter(server, browser):
     page.wait_for_selector("#search-results ul.search li", timeout=15_000)
     hits = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(l => l.href)")
     assert any("01_next_item_as_language_modelling" in h for h in hits), hits
+    page.close()
+    assert not errors, "; ".join(errors)
+
+
+def test_api_page_renders_a_class_and_links_its_chapter(server, browser):
+    """The sequence models' reference shows SASRec with its docstring, and links chapter 04 both ways."""
+    from recsys_tutorial.sequential import SASRec
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = _own_errors(page, server)
+    response = page.goto(f"{server}/book/api/sequential.html", wait_until="load")
+    assert response is not None and response.ok, "book/api/sequential.html did not load"
+    anchor = "recsys_tutorial.sequential.sasrec.SASRec"
+    signature = page.locator(f"dt[id='{anchor}']")
+    assert signature.count() == 1, "SASRec is not documented on the sequential page"
+    assert "SASRec" in signature.inner_text()
+    body = signature.locator("xpath=following-sibling::dd[1]").inner_text()
+    first = " ".join(SASRec.__doc__.split(".")[0].split())  # its docstring's first sentence
+    assert first in " ".join(body.split()), f"SASRec's docstring is not rendered: {body[:200]!r}"
+    # the chapter link in the module's docstring resolves to the chapter
+    chapter = "notebooks/04_next_item_transformers.html"
+    links = page.eval_on_selector_all(
+        "article a.reference.internal", "links => links.map(l => l.href)"
+    )
+    to_chapter = [href for href in links if chapter in href]
+    assert to_chapter, "the sequential page does not link chapter 04"
+    response = page.goto(to_chapter[0], wait_until="load")
+    assert response is not None and response.ok, f"{to_chapter[0]} did not load"
+    assert "Next-item transformers" in page.title()
+    # and back: the chapter's "Code for this chapter" box links SASRec's module on the API page
+    box = page.locator(".admonition", has_text="Code for this chapter")
+    assert box.count() == 1, "chapter 04 has no 'Code for this chapter' box"
+    targets = box.first.locator("a").evaluate_all("links => links.map(l => l.href)")
+    module = "book/api/sequential.html#module-recsys_tutorial.sequential.sasrec"
+    back = [href for href in targets if module in href]
+    assert back, f"the box does not link the sasrec module's reference: {targets}"
+    page.goto(back[0], wait_until="load")
+    assert page.locator("[id='module-recsys_tutorial.sequential.sasrec']").count() == 1
     page.close()
     assert not errors, "; ".join(errors)
