@@ -16,7 +16,7 @@ import nbformat
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("assignments", ROOT / "scripts" / "assignments.py")
 assignments = importlib.util.module_from_spec(spec)
 sys.modules["assignments"] = assignments

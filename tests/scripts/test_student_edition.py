@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from student_edition import StudentEditionError, notebook_text, strip_solutions  # noqa: E402
 from student_leaks import LinkRules, check_links, fingerprints, scan  # noqa: E402
