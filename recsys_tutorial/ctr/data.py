@@ -232,11 +232,13 @@ class CTRTensors:
 
 
 def _encode_bag(field_: Field, column: pd.Series) -> torch.Tensor:
-    lists = [[field_.index.get(v, 0) for v in values] for values in column]
-    width = max((len(v) for v in lists), default=0) or 1
-    out = np.full((len(lists), width), -1, dtype=np.int64)
-    for row, values in enumerate(lists):
-        out[row, : len(values)] = values
+    """``(rows, longest bag)`` indices, padded with -1: all values looked up at once."""
+    lengths = np.fromiter((len(values) for values in column), dtype=np.int64, count=len(column))
+    flat = pd.Series([v for values in column for v in values], dtype=object)
+    codes = flat.map(field_.index).fillna(0).to_numpy(dtype=np.int64)
+    out = np.full((len(column), max(int(lengths.max(initial=0)), 1)), -1, dtype=np.int64)
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)  # each value's row start in flat
+    out[np.repeat(np.arange(len(column)), lengths), np.arange(len(codes)) - starts] = codes
     return torch.from_numpy(out)
 
 

@@ -231,3 +231,14 @@ def test_crosses_with_a_bag_field_are_bags():
     out = add_crosses(frame, [("age", "genres"), ("age", "gender")])
     assert out.loc[0, "age*genres"] == ["25-34|Comedy", "25-34|Romance"]
     assert out.loc[0, "age*gender"] == "25-34|F"
+
+
+@settings(max_examples=50, deadline=None)
+@given(bags=st.lists(st.lists(st.sampled_from(["a", "b", "c", "unseen"]), max_size=4), max_size=6))
+def test_bags_are_encoded_value_by_value_and_padded(bags):
+    (genres,) = build_fields(pd.DataFrame({"genres": [["a", "b", "c"]]}), ["genres"])
+    (ids,) = encode(pd.DataFrame({"genres": bags, "label": [0] * len(bags)}), [genres]).ids
+    width = max([1, *map(len, bags)])
+    expected = [[genres.index.get(v, 0) for v in bag] + [-1] * (width - len(bag)) for bag in bags]
+    assert ids.dtype == torch.long and tuple(ids.shape) == (len(bags), width)
+    assert ids.tolist() == expected
