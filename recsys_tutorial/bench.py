@@ -1,17 +1,18 @@
-"""One command that reproduces the book's full-ranking results tables.
+"""One command that reproduces the book's results tables.
 
 ``python -m recsys_tutorial bench --models pop,markov,itemknn --data-dir DIR --out
 results.json`` fits each registered model on the course's split of MovieLens-100k,
 evaluates it with the shared protocol (every item ranked, seen items excluded) and
-writes one JSON object per model; ``--models all`` runs every name in :data:`MODELS`.
+writes one JSON object per model; ``--models all`` runs every registered name.
 Bench covers the full-ranking recommenders: those of chapters 00, 01, 02, 04 and 05
-are registered here with the configurations the chapters chose on validation, and
-chapters 00 to 02 and 04 build their results rows with :func:`fit_evaluate`. Two chapters measure
-something else and are reproduced by their own code: the click-through-rate table of
-chapter 03 comes from ``recsys_tutorial.ctr.experiments``, and chapter 06 ranks a
-sampled set of candidates per user with a language model (not the full catalogue), so
-its notebook is the record of its numbers. Introduced in
-:doc:`/notebooks/01_next_item_as_language_modelling`.
+are registered in :data:`MODELS` with the configurations the chapters chose on
+validation, and chapters 00 to 02 and 04 build their results rows with
+:func:`fit_evaluate`. Chapter 03 predicts clicks, not next items: its table comes from
+its own registry, :mod:`recsys_tutorial.ctr.experiments`, which bench runs as well
+(names ``ctr:lr``, ``ctr:fm``, ...; included in ``all``) on that chapter's time split.
+Chapter 06 ranks a sampled set of candidates per user with a language model, not the
+full catalogue, so it is not in bench: its notebook is the record of its numbers.
+Introduced in :doc:`/notebooks/01_next_item_as_language_modelling`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from .baselines import ItemKNN, Markov, Popularity
+from .ctr import experiments as ctr_experiments
 from .data import MovieLens, load_movielens_100k
 from .embeddings.glove import GloVe
 from .embeddings.item2vec import Item2Vec
@@ -152,21 +154,40 @@ def settings(model: object) -> dict[str, object]:
     return {f.name: getattr(model, f.name) for f in dataclasses.fields(model) if not f.name.endswith("_")}
 
 
+CTR = "ctr:"  # prefix of the names of chapter 03's models (recsys_tutorial.ctr.experiments)
+
+
+def every_name() -> list[str]:
+    """All the names bench knows: :data:`MODELS`, then chapter 03's as ``ctr:NAME``."""
+    return [*MODELS, *(CTR + name for name in ctr_experiments.MODELS)]
+
+
 def model_names(names: list[str]) -> list[str]:
-    """The registered names asked for, in order; ``"all"`` stands for every one."""
-    chosen = [m for name in names for m in (MODELS if name == "all" else [name])]
-    unknown = [n for n in chosen if n not in MODELS]
+    """The registered names asked for, each once, in order; ``"all"`` stands for every one."""
+    known = every_name()
+    chosen = [m for name in names for m in (known if name == "all" else [name])]
+    unknown = [n for n in chosen if n not in known]
     if unknown:
-        raise SystemExit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)} or all")
+        raise SystemExit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(known)} or all")
     return list(dict.fromkeys(chosen))
 
 
 def run(names: list[str], data_dir: str | None, seed: int = 0) -> list[Row]:
-    """Fit and evaluate the named models (see :func:`model_names`) on the course's split."""
+    """Fit and evaluate the named models (see :func:`model_names`): the recommenders on the
+    course's split, then chapter 03's models on its time split (their rows have AUC and
+    log loss instead of ranking metrics)."""
     names = model_names(names)
     data = load_movielens_100k(data_dir)
-    split = leave_one_out_split(data.interactions)
-    return [fit_evaluate(name, MODELS[name](data, seed), split) for name in names]
+    rows: list[Row] = []
+    ranking = [name for name in names if not name.startswith(CTR)]
+    if ranking:
+        split = leave_one_out_split(data.interactions)
+        rows += [fit_evaluate(name, MODELS[name](data, seed), split) for name in ranking]
+    clicks = [name.removeprefix(CTR) for name in names if name.startswith(CTR)]
+    if clicks:
+        rows += [{**row, "model": CTR + str(row["model"])}
+                 for row in ctr_experiments.run(clicks, data, seed)]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,16 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="fit and evaluate models on MovieLens-100k")
     bench.add_argument("--models", default="pop,markov,itemknn",
-                       help=f"comma-separated, from: {', '.join(MODELS)}; or all")
+                       help=f"comma-separated, from: {', '.join(every_name())}; or all")
     bench.add_argument("--data-dir", default=None,
                        help="directory holding ml-100k/ (default: $RECSYS_TUTORIAL_DATA or the cache)")
     bench.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     bench.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rows = run([m.strip() for m in args.models.split(",") if m.strip()], args.data_dir, args.seed)
-    table = pd.DataFrame(rows).set_index("model")
-    print(table.drop(columns="split_fingerprint").round(4).to_string())
-    print(f"split fingerprint: {rows[0]['split_fingerprint']}")
+    for part in ([r for r in rows if not str(r["model"]).startswith(CTR)],
+                 [r for r in rows if str(r["model"]).startswith(CTR)]):
+        if part:  # one table per task: next-item ranking, then click prediction
+            table = pd.DataFrame(part).set_index("model")
+            print(table.drop(columns="split_fingerprint").round(4).to_string())
+            print(f"split fingerprint: {part[0]['split_fingerprint']}")
     if args.out is not None:
         with atomic_path(args.out) as tmp:
             tmp.write_text(json.dumps(rows, indent=2))

@@ -8,7 +8,16 @@ import math
 import pytest
 
 from recsys_tutorial import Markov, Popularity
-from recsys_tutorial.bench import MODELS, evaluate_row, fit_evaluate, main, model_names, settings
+from recsys_tutorial.bench import (
+    MODELS,
+    evaluate_row,
+    every_name,
+    fit_evaluate,
+    main,
+    model_names,
+    settings,
+)
+from recsys_tutorial.ctr import experiments
 
 
 def test_bench_writes_json(movielens_dir, tmp_path, capsys):
@@ -29,10 +38,21 @@ def test_bench_writes_json(movielens_dir, tmp_path, capsys):
 
 
 def test_all_names_every_registered_model():
-    assert model_names(["all"]) == list(MODELS)
+    assert model_names(["all"]) == every_name() == [*MODELS, *(f"ctr:{n}" for n in experiments.MODELS)]
     assert model_names(["markov", "all"])[:2] == ["markov", "pop"]  # each once, in order
     with pytest.raises(SystemExit, match="unknown model"):
         model_names(["pop", "no-such-model"])
+
+
+def test_bench_runs_chapter_03s_registry_too(movielens_dir, tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main(["bench", "--models", "ctr:lr,pop", "--data-dir", str(movielens_dir),
+                 "--out", str(out)]) == 0
+    ranking, clicks = json.loads(out.read_text())  # the recommenders first
+    assert ranking["model"] == "pop" and "ndcg@10" in ranking
+    assert clicks["model"] == "ctr:lr" and 0.5 < clicks["auc"] < 1
+    assert clicks["split_fingerprint"] != ranking["split_fingerprint"]  # its own time split
+    assert capsys.readouterr().out.count("split fingerprint") == 2  # one table per task
 
 
 def test_evaluate_row_is_fit_evaluates_row_for_a_fitted_model(synthetic_split):
