@@ -34,7 +34,8 @@ from .data import MovieLens, load_movielens_100k
 from .embeddings.glove import GloVe
 from .embeddings.item2vec import Item2Vec
 from .embeddings.sgns import SGNS
-from .metrics import Recommender, evaluate
+from .metrics import evaluate
+from .protocol import Recommender
 from .sequential.bert4rec import BERT4Rec
 from .sequential.gru4rec import GRU4Rec
 from .sequential.sasrec import SASRec
