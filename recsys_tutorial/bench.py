@@ -159,12 +159,15 @@ CTR = "ctr:"  # prefix of the names of chapter 03's models (recsys_tutorial.ctr.
 
 
 def every_name() -> list[str]:
-    """All the names bench knows: :data:`MODELS`, then chapter 03's as ``ctr:NAME``."""
+    """All the names bench knows: :data:`MODELS`, then chapter 03's as ``ctr:NAME``. Chapter 01."""
     return [*MODELS, *(CTR + name for name in ctr_experiments.MODELS)]
 
 
 def model_names(names: list[str]) -> list[str]:
-    """The registered names asked for, each once, in order; ``"all"`` stands for every one."""
+    """The registered names asked for, each once, in order; ``"all"`` stands for every one.
+
+    Chapter 01.
+    """
     known = every_name()
     chosen = [m for name in names for m in (known if name == "all" else [name])]
     unknown = [n for n in chosen if n not in known]

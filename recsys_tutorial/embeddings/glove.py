@@ -55,7 +55,8 @@ def fit_glove(
     """Fit GloVe with AdaGrad (as the paper) on the non-zero entries of ``x``.
 
     Returns the item vectors ``W + C`` (the paper's choice) and the loss of each epoch.
-    Runs on one CPU thread, restored afterwards (see :func:`recsys_tutorial.sgns.train_sgns`). Chapter 02.
+    Runs on one CPU thread, restored afterwards (see
+    :func:`~recsys_tutorial.embeddings.sgns.train_sgns`). Chapter 02.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
