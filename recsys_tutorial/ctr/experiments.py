@@ -1,7 +1,7 @@
 """Chapter 03's results table as a registry: every configuration it reports, fitted in one call.
 
 :data:`MODELS` maps a name to a factory ``(data, seed) -> CTRModel``, as
-:data:`recsys_tutorial.bench.MODELS` does for the recommenders; :func:`run` cuts the
+``recsys_tutorial.bench.MODELS`` does for the recommenders; :func:`run` cuts the
 chapter's click-through data by time once and fits and evaluates each named model on
 it, one row per model (:func:`~recsys_tutorial.ctr.model.fit_evaluate`). The chapter
 takes its table's rows from these entries and asserts that its choices are theirs.
@@ -22,7 +22,9 @@ from .logreg import LogisticRegression
 from .model import CTRModel, fit_evaluate
 from .train import TrainConfig
 
-QUANTILES = (0.8, 0.9)  # train up to the 80th percentile of time, validate to the 90th
+#: Train up to the 80th percentile of time, validate up to the 90th, test after.
+QUANTILES = (0.8, 0.9)
+#: The crosses of logistic regression's ``lr_crosses``: three a domain expert might propose.
 HAND_CROSSES = (("age", "genres"), ("gender", "genres"), ("occupation", "genres"))
 
 
@@ -38,6 +40,9 @@ Factory = Callable[[MovieLens, int], CTRModel]
 # embedding tables only) in {0, 1e-5, 1e-4, 1e-3}, embedding size in {8, 16}, for AutoInt
 # also 2 or 3 layers and id dropout. The crosses are the three a domain expert might
 # propose, chosen by hand (not tuned).
+#: Chapter 03's configurations by name: ``lr``, ``lr_crosses``, ``fm``, ``autoint``, ``dcn_v2``.
+#:
+#: :meta hide-value:
 MODELS: Mapping[str, Factory] = MappingProxyType(
     {
         "lr": lambda data, seed: CTRModel(LogisticRegression, train_config(seed, lr=3e-2)),
