@@ -139,7 +139,8 @@ class SequenceRecommender:
 
     # -- shared -------------------------------------------------------------------
     def trainer(self) -> Trainer:
-        """The :class:`Trainer` configured from this model's fields."""
+        """The :class:`~recsys_tutorial.sequential.trainer.Trainer` configured from this
+        model's fields."""
         return Trainer(epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
                        patience=self.patience, eval_every=self.eval_every,
                        time_budget=self.time_budget, seed=self.seed, device=self.device,

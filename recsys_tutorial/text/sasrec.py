@@ -115,6 +115,7 @@ class TextSASRec(SASRec):
         return self
 
     def build_item_encoder(self, n_items: int) -> TextItemEncoder:
+        """A :class:`TextItemEncoder` of the fitted text vectors, in place of the item table."""
         return TextItemEncoder(self.text_, self.dim, self.use_ids, self.warm_, self.text_dropout,
                                self.id_dropout)
 
