@@ -2,10 +2,10 @@
 
 The expected values are not in the source: each known answer (the right one, and the
 recognised mistakes) is stored as the digest of a key (``int:<count>``,
-``float3:<thousandths>``) salted with the exercise's label. A float is judged at the two grid points around it (see
-:mod:`recsys_tutorial.exercises`). The digests are those of the course's MovieLens-100k
-split; another split is not judged. Part of :mod:`recsys_tutorial.exercises`, used by the
-exercises of :doc:`/book/assignments`.
+``float3:<thousandths>``) salted with the exercise's label. A float is judged at the two
+grid points around it (see :mod:`recsys_tutorial.exercises`). The digests are those of the
+course's MovieLens-100k split; another split is not judged. Part of
+:mod:`recsys_tutorial.exercises`, used by the exercises of :doc:`/book/assignments`.
 """
 
 from __future__ import annotations
