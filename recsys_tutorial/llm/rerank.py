@@ -71,7 +71,7 @@ def evaluate_users(
     model: Recommender, split: LeaveOneOutSplit, users: np.ndarray, stage: Stage = "test", k: int = 10
 ) -> dict[str, np.ndarray]:
     """Full-ranking HR/NDCG/MRR@k (seen items excluded) for a subset of users, per user:
-    :func:`recsys_tutorial.evaluate` restricted to ``users``. Chapter 06."""
+    :func:`~recsys_tutorial.metrics.evaluate` restricted to ``users``. Chapter 06."""
     histories = split.histories(stage)
     scores = np.asarray(model.score([histories[u] for u in users]))
     greater, ties, _ = target_ranks(scores, split.targets(stage)[users], split.seen(stage)[users])
