@@ -4,15 +4,19 @@
 results.json`` fits each registered model on the course's split of MovieLens-100k,
 evaluates it with the shared protocol (every item ranked, seen items excluded) and
 writes one JSON object per model; ``--models all`` runs every registered name.
+
 Bench covers the full-ranking recommenders: those of chapters 00, 01, 02, 04 and 05
 are registered in :data:`MODELS` with the configurations the chapters chose on
 validation, and chapters 00 to 02 and 04 build their results rows with
-:func:`fit_evaluate`. Chapter 03 predicts clicks, not next items: its table comes from
-its own registry, :mod:`recsys_tutorial.ctr.experiments`, which bench runs as well
-(names ``ctr:lr``, ``ctr:fm``, ...; included in ``all``) on that chapter's time split.
-Chapter 06 ranks a sampled set of candidates per user with a language model, not the
-full catalogue, so it is not in bench: its notebook is the record of its numbers.
-Introduced in :doc:`/notebooks/01_next_item_as_language_modelling`.
+:func:`fit_evaluate`. Chapter 05 reports its models on its own cold-start split
+(:mod:`recsys_tutorial.coldstart`), so bench's rows for them, on the course's split,
+are a reference beside that table rather than a copy of it. Chapter 03 predicts
+clicks, not next items: its table comes from its own registry,
+:mod:`recsys_tutorial.ctr.experiments`, which bench runs as well (names ``ctr:lr``,
+``ctr:fm``, ...; included in ``all``) on that chapter's time split. Chapter 06 ranks a
+sampled set of candidates per user with a language model, not the full catalogue, so
+it is not in bench: its notebook is the record of its numbers. Introduced in
+:doc:`/notebooks/01_next_item_as_language_modelling`.
 """
 
 from __future__ import annotations
