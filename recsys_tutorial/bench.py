@@ -69,6 +69,9 @@ BERT4REC_CONFIG: Mapping[str, object] = MappingProxyType(
     dict(max_len=50, window="all", lr=2e-3, epochs=10, eval_every=5, time_budget=None)
 )
 
+#: Every registered recommender: name -> factory ``(data, seed) -> model``.
+#:
+#: :meta hide-value:
 MODELS: Mapping[str, Factory] = MappingProxyType(
     {
         "pop": lambda data, seed: Popularity(),
