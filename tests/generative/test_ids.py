@@ -1,9 +1,10 @@
-"""Chapter 07: semantic IDs, their diagnostics, RQ-KMeans and the random baseline."""
+"""Chapter 07: semantic IDs, their diagnostics, RQ-KMeans, RQ-VAE and the random baseline."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -12,11 +13,13 @@ from sklearn.metrics import adjusted_rand_score
 from recsys_tutorial.generative.ids import (
     MAX_LEVELS,
     SemanticIDs,
+    check_vectors,
     disambiguate,
     mean_vector_error,
     random_ids,
 )
 from recsys_tutorial.generative.rq_kmeans import rq_kmeans
+from recsys_tutorial.generative.rq_vae import reseed_dead_codes, rq_vae, train_rq_vae
 
 
 def blobs(n_clusters: int = 8, per_cluster: int = 30, dim: int = 16, seed: int = 0):
@@ -145,3 +148,60 @@ def test_rq_kmeans_normalises_the_rows_by_default():
 def test_rq_kmeans_rejects_bad_input(vectors, kwargs, match):
     with pytest.raises(ValueError, match=match):
         rq_kmeans(vectors, **{"codebook": 2, **kwargs})
+
+
+# --- RQ-VAE ----------------------------------------------------------------------------------
+
+SMALL = {"latent": 8, "hidden": 32, "epochs": 30, "lr": 3e-3, "batch_size": 64}
+
+
+def test_rq_vae_reconstructs_better_than_the_mean_and_uses_its_codes():
+    x, labels = blobs()
+    ids = rq_vae(x, levels=2, codebook=8, **SMALL)
+    assert ids.method == "rq-vae" and ids.codes.shape == (len(x), 3)
+    assert len(np.unique(ids.codes, axis=0)) == len(x)
+    assert ids.reconstruction_error < 0.2 * mean_vector_error(x)
+    assert ids.usage().loc[1, "perplexity"] > 4  # not collapsed onto a few codes
+    assert adjusted_rand_score(labels, ids.codes[:, 0]) > 0.9
+
+
+def test_rq_vae_is_seeded():
+    x, _ = blobs(n_clusters=4, per_cluster=20)
+    first, again = (rq_vae(x, 2, 4, seed=1, **SMALL) for _ in range(2))
+    np.testing.assert_array_equal(first.codes, again.codes)
+    assert first.reconstruction_error == again.reconstruction_error
+
+
+def test_reseeding_revives_dead_codes():
+    x, _ = blobs()
+    unit = check_vectors(x)
+    kwargs = {**SMALL, "levels": 2, "codebook": 8, "init": "random"}  # random codes: most start dead
+    used = {}
+    for reseed in (False, True):
+        model, history = train_rq_vae(unit, reseed=reseed, **kwargs)
+        with torch.no_grad():
+            _, codes, _, _ = model(torch.as_tensor(unit, dtype=torch.float32))
+        used[reseed] = len(np.unique(codes[:, 0].numpy()))
+        assert (history[0]["revived"] > 0) == reseed
+    assert used[False] <= 3 < 7 <= used[True]
+
+
+def test_reseed_dead_codes_moves_only_the_dead_ones_onto_residuals():
+    codebooks = torch.zeros(2, 3, 2)
+    residuals = torch.arange(2 * 5 * 2, dtype=torch.float32).reshape(2, 5, 2)
+    counts = torch.tensor([[4, 0, 1], [0, 0, 5]])
+    assert reseed_dead_codes(codebooks, counts, residuals, torch.Generator().manual_seed(0)) == 3
+    assert (codebooks[0, [0, 2]] == 0).all() and (codebooks[1, 2] == 0).all()
+    for level, code in [(0, 1), (1, 0), (1, 1)]:
+        assert (codebooks[level, code] == residuals[level]).all(dim=1).any()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"levels": 0}, "levels"), ({"codebook": 1}, "codebook"), ({"epochs": 0}, "epochs"), ({"lr": 0}, "lr")],
+)
+def test_rq_vae_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        rq_vae(np.random.default_rng(0).normal(size=(20, 4)), **{"codebook": 2, **kwargs})
+    with pytest.raises(ValueError, match="NaN"):
+        rq_vae(np.full((20, 4), np.nan), codebook=2)
