@@ -114,11 +114,12 @@ def _train(
     x: np.ndarray, levels: int, codebook: int, latent: int, hidden: int, epochs: int, lr: float, beta: float,
     batch_size: int, seed: int, init: str, reseed: bool, progress: bool,
 ) -> tuple[RQVAE, list[dict[str, float | int]]]:
+    check_shape(levels, codebook, len(x))
     if init not in ("kmeans", "random"):
         raise ValueError(f"init must be 'kmeans' or 'random', got {init!r}")
     if epochs < 1 or batch_size < 1 or lr <= 0 or beta < 0:
         raise ValueError("epochs and batch_size must be >= 1, lr > 0 and beta >= 0")
-    data = torch.as_tensor(x, dtype=torch.float32)
+    data = torch.as_tensor(check_vectors(x, normalise=False), dtype=torch.float32)
     model = RQVAE(data.shape[1], levels, codebook, latent, hidden)
     generator = torch.Generator().manual_seed(seed)
     if init == "kmeans":
@@ -152,20 +153,23 @@ def _train(
 def rq_vae(
     vectors: np.ndarray, levels: int = 3, codebook: int = 32, latent: int = 32, hidden: int = 256,
     epochs: int = 150, lr: float = 1e-3, beta: float = 0.25, batch_size: int = 256, seed: int = 0,
-    normalise: bool = True, progress: bool = False,
+    normalise: bool = True, init: Literal["kmeans", "random"] = "kmeans", reseed: bool = True,
+    progress: bool = False,
 ) -> SemanticIDs:
     """Semantic IDs of ``levels`` RQ-VAE codes of ``codebook`` each, plus the
     disambiguation code.
 
     ``vectors`` as for :func:`~recsys_tutorial.generative.rq_kmeans.rq_kmeans` (unit rows
     with ``normalise``); the reconstruction error is the decoder's, in that input space,
-    so the two quantisers compare on one scale. See :func:`train_rq_vae` for the rest.
+    so the two quantisers compare on one scale. ``init="random", reseed=False`` shows
+    codebook collapse. See :func:`train_rq_vae` for the rest.
     Chapter 07.
     """
     x = check_vectors(vectors, normalise)
     check_shape(levels, codebook, len(x))
     model, _ = train_rq_vae(
-        x, int(levels), int(codebook), latent, hidden, epochs, lr, beta, batch_size, seed, progress=progress
+        x, int(levels), int(codebook), latent, hidden, epochs, lr, beta, batch_size, seed, init, reseed,
+        progress,
     )
     with torch.no_grad():
         reconstruction, codes, _, _ = model(torch.as_tensor(x, dtype=torch.float32))

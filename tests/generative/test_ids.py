@@ -172,6 +172,15 @@ def test_rq_vae_is_seeded():
     assert first.reconstruction_error == again.reconstruction_error
 
 
+def test_rq_vae_leaves_the_global_state_alone_and_can_show_progress(capsys):
+    x, _ = blobs(n_clusters=4, per_cluster=10)
+    threads, state = torch.get_num_threads(), torch.random.get_rng_state()
+    rq_vae(x, 2, 4, **{**SMALL, "epochs": 2}, progress=True)
+    assert torch.get_num_threads() == threads
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert "RQ-VAE" in capsys.readouterr().err
+
+
 def test_reseeding_revives_dead_codes():
     x, _ = blobs()
     unit = check_vectors(x)
