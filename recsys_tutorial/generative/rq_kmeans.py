@@ -21,10 +21,15 @@ def residual_kmeans(
     x: np.ndarray, levels: int, codebook: int, seed: int = 0, n_init: int = 3
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Codes ``(n_items, levels)`` and the codebooks ``(codebook, d)`` of each level: k-means
-    (``random_state=seed + level``) on the residuals left by the earlier levels. Chapter 07."""
+    (``random_state=seed + level``) on the residuals left by the earlier levels (once they
+    are all zero, as when there are as many codes as items, the later codes are 0). Chapter 07."""
     residual = np.array(x, dtype=np.float64)
     codes, codebooks = [], []
     for level in range(levels):
+        if np.abs(residual).max() < 1e-10:  # nothing left to explain: code 0, a zero centroid
+            codes.append(np.zeros(len(residual), np.int64))
+            codebooks.append(np.zeros((codebook, residual.shape[1])))
+            continue
         kmeans = KMeans(codebook, n_init=n_init, random_state=seed + level).fit(residual)
         centroids = kmeans.cluster_centers_
         codes.append(kmeans.labels_.astype(np.int64))

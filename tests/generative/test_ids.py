@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -125,6 +127,15 @@ def test_rq_kmeans_error_falls_with_each_level_and_is_seeded():
     assert errors[2] < errors[1] < errors[0]
     again = rq_kmeans(x, levels=3, codebook=6, normalise=False)
     np.testing.assert_array_equal(again.codes, rq_kmeans(x, levels=3, codebook=6, normalise=False).codes)
+
+
+def test_rq_kmeans_with_a_code_per_item_stops_at_zero_residuals():
+    x = np.random.default_rng(0).normal(size=(12, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no k-means on points that are all zero
+        ids = rq_kmeans(x, levels=3, codebook=12)
+    assert len(np.unique(ids.codes[:, 0])) == 12 and (ids.codes[:, 1:] == 0).all()
+    assert ids.reconstruction_error < 1e-12 and ids.collisions() == 0
 
 
 def test_rq_kmeans_normalises_the_rows_by_default():
