@@ -38,6 +38,7 @@ from .data import MovieLens, load_movielens_100k
 from .embeddings.glove import GloVe
 from .embeddings.item2vec import Item2Vec
 from .embeddings.sgns import SGNS
+from .generative.retriever import GenerativeRetriever
 from .metrics import evaluate
 from .protocol import Recommender
 from .sequential.bert4rec import BERT4Rec
@@ -107,6 +108,16 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
             item_vectors=catalogue_embeddings(data.items), use_ids=True, id_dropout=0.5, max_len=50,
             lr=3e-3, epochs=10, seed=seed,
         ),
+        # chapter 07: generative retrieval over semantic IDs built from the same item text
+        # vectors (RQ-KMeans, RQ-VAE), and over random IDs of the same shape (the ablation);
+        # the retriever's defaults are the configuration the chapter chose on validation
+        "tiger_rqkmeans": lambda data, seed: GenerativeRetriever(
+            item_vectors=catalogue_embeddings(data.items), id_method="rq-kmeans", seed=seed,
+        ),
+        "tiger_rqvae": lambda data, seed: GenerativeRetriever(
+            item_vectors=catalogue_embeddings(data.items), id_method="rq-vae", seed=seed,
+        ),
+        "tiger_random": lambda data, seed: GenerativeRetriever(id_method="random", seed=seed),
     }
 )
 
