@@ -38,7 +38,10 @@ class SemanticIDs:
     reconstruction_error: float | None = None
 
     def __post_init__(self) -> None:
-        codes = np.array(self.codes, dtype=np.int64)  # a private, read-only copy
+        raw = np.asarray(self.codes)
+        if raw.size and not np.issubdtype(raw.dtype, np.integer):
+            raise ValueError(f"codes must be integers, not {raw.dtype}")
+        codes = raw.astype(np.int64)  # a private copy, made read-only below
         if codes.ndim != 2 or codes.shape[1] < 2:
             raise ValueError("codes must be (n_items, n_levels) with n_levels >= 2 (content + last code)")
         sizes = tuple(int(size) for size in self.sizes)
@@ -54,6 +57,7 @@ class SemanticIDs:
 
     @property
     def n_items(self) -> int:
+        """Items in the table, item ``i`` in row ``i``."""
         return len(self.codes)
 
     @property

@@ -79,6 +79,8 @@ def test_the_table_is_read_only_and_checked():
         SemanticIDs(np.array([[0, 0], [0, 0]]), (1, 1), "test")
     with pytest.raises(ValueError, match="sizes"):
         SemanticIDs(np.array([[0, 0], [1, 0]]), (2,), "test")
+    with pytest.raises(ValueError, match="integers"):
+        SemanticIDs(np.array([[0.5, 0], [1, 0]]), (2, 1), "test")
     with pytest.raises(ValueError, match="lie in"):
         SemanticIDs(np.array([[0, 0], [2, 0]]), (2, 1), "test")
 
