@@ -150,14 +150,14 @@ class GenerativeRetriever(SequenceRecommender):
     """
 
     max_len: int = 20
-    dim: int = 32
+    dim: int = 48
     heads: int = 1
     layers: int = 2
     ff_mult: int = 2
-    dropout: float = 0.1
-    lr: float = 2e-3
-    epochs: int = 6
-    eval_every: int = 2
+    dropout: float = 0.0
+    lr: float = 5e-3
+    epochs: int = 10
+    eval_every: int = 5
     batch_size: int = 128
     window: str = "all"
     score_batch: int = 64

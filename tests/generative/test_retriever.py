@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from recsys_tutorial import NotFittedError
+from recsys_tutorial.generative.decoding import beam_against_exact
 from recsys_tutorial.generative.ids import random_ids
 from recsys_tutorial.generative.retriever import GenerativeRetriever, code_rows
 
@@ -93,3 +94,7 @@ def test_beam_search_follows_the_scores(synthetic_split):
     assert (top == np.argsort(-scores, axis=1, kind="stable")[:, :5]).all()
     with_seen = model.beam_search(histories, k=5, beam=synthetic_split.n_items, exclude_seen=False)
     assert (with_seen == np.argsort(-model.score(histories), axis=1, kind="stable")[:, :5]).all()
+    table = beam_against_exact(model, histories, widths=(1, synthetic_split.n_items), k=5)
+    assert table["decoding"].tolist() == ["exact", "beam", "beam"]
+    assert table["recall"].iloc[-1] == 1.0 and table["all_found"].iloc[-1] == 1.0
+    assert 0 < table["recall"].iloc[1] <= 1 and (table["ms_per_user"] > 0).all()
