@@ -35,6 +35,8 @@ from ..sequential.sasrec import Block, attention_mask
 from ..split import TrainData, _matrix
 from .decoding import PrefixTrie, constrained_beam_search, exact_item_log_probs
 from .ids import SemanticIDs, random_ids
+from .rq_kmeans import rq_kmeans
+from .rq_vae import rq_vae
 
 if TYPE_CHECKING:
     from ..split import LeaveOneOutSplit
@@ -145,8 +147,14 @@ class GenerativeRetriever(SequenceRecommender):
     ``max_len`` items of history (``max_len * n_levels`` tokens) are read. ``score``
     returns ``log p(item | history)`` for every item, exactly
     (:func:`~recsys_tutorial.generative.decoding.exact_item_log_probs`);
-    :meth:`beam_search` the top items by constrained beam search. The defaults are the
-    configuration chosen on the validation targets of MovieLens-100k in chapter 07.
+    :meth:`beam_search` the top items by constrained beam search.
+
+    The defaults are the configuration chosen on the validation NDCG@10 of MovieLens-100k
+    (chapter 07): IDs of 2 content levels of 32 codes (plus the disambiguation code),
+    width 48, 2 blocks, no dropout, learning rate ``5e-3``, 10 epochs over every training
+    transition, validation after epochs 5 and 10. Two levels rather than three because
+    exact scoring costs one cached step per distinct prefix: about 870 per user with
+    2 x 32 codes, 2,500 with 3 x 32, which would triple the evaluation's time.
     """
 
     max_len: int = 20
@@ -186,11 +194,7 @@ class GenerativeRetriever(SequenceRecommender):
             vectors = np.asarray(self.item_vectors, dtype=np.float32)
         codebook = min(self.codebook, len(vectors))  # a tiny catalogue: one code per item at most
         if self.id_method == "rq-kmeans":
-            from .rq_kmeans import rq_kmeans
-
             return rq_kmeans(vectors, self.levels, codebook, seed=self.seed)
-        from .rq_vae import rq_vae
-
         return rq_vae(vectors, self.levels, codebook, seed=self.seed)
 
     def fit(self, train: TrainData, valid: LeaveOneOutSplit | None = None) -> GenerativeRetriever:
