@@ -252,6 +252,7 @@ class GenerativeRetriever(SequenceRecommender):
         ``-1`` where the beam reached fewer than ``k`` items. Chapter 07."""
         check_fitted(self, "network_")
         network, device = self.network_, self.device_()
+        was_training = network.training
         network.eval()
         out = np.empty((len(histories), k), dtype=np.int64)
         for start in range(0, len(histories), self.score_batch):
@@ -260,4 +261,5 @@ class GenerativeRetriever(SequenceRecommender):
             tokens = self.history_tokens(chunk).to(device)
             out[start:start + len(chunk)] = constrained_beam_search(
                 network, self.trie_, tokens, seen, k=k, beam=beam)[0]
+        network.train(was_training)
         return out
