@@ -161,15 +161,22 @@ def _gather(stacks: Cache, index: torch.Tensor) -> Cache:
 
 
 @torch.no_grad()
-def exact_item_log_probs(network: nn.Module, trie: PrefixTrie, tokens: torch.Tensor) -> torch.Tensor:
+def exact_item_log_probs(network: nn.Module, trie: PrefixTrie, tokens: torch.Tensor,
+                         unlearned: np.ndarray | None = None) -> torch.Tensor:
     """``log p(item | history)`` of every item, ``(users, n_items)``: the history runs once,
-    then every prefix of the trie takes one cached step, level by level. Chapter 07."""
+    then every prefix of the trie takes one cached step, level by level.
+
+    ``unlearned`` (boolean over items, e.g. the items absent from training): for these
+    the last, disambiguation code is not read from the model, which never saw it as a
+    target, but shared evenly among the items of its prefix (``-log`` of their number).
+    That makes the score a ranking score, no longer a distribution. Chapter 07.
+    """
     users = len(tokens)
     device = tokens.device
     hidden, cache = encode_prefix(network, tokens)
     pad, positions = tokens == 0, network.next_position(tokens)
     scores = network.level_log_probs(hidden, 0)[:, torch.as_tensor(trie.code[1], device=device)]
-    stacks = None
+    stacks, prefix_scores = None, torch.zeros((users, 1), device=device)
     for depth in range(1, trie.n_levels):
         codes = torch.as_tensor(trie.code[depth], device=device)
         step_tokens = network.code_tokens(codes, depth - 1).expand(users, -1)
@@ -180,8 +187,15 @@ def exact_item_log_probs(network: nn.Module, trie: PrefixTrie, tokens: torch.Ten
         log_probs = network.level_log_probs(out, depth)  # (users, nodes, size)
         parent = torch.as_tensor(trie.parent[depth + 1], device=device)
         code = torch.as_tensor(trie.code[depth + 1], device=device)
-        scores = scores[:, parent] + log_probs[:, parent, code]
-    return scores[:, torch.as_tensor(trie.item_node[-1], device=device)]
+        prefix_scores, scores = scores, scores[:, parent] + log_probs[:, parent, code]
+    items = scores[:, torch.as_tensor(trie.item_node[-1], device=device)]
+    if unlearned is not None and np.any(unlearned):
+        leaf_parent = trie.parent[-1][trie.item_node[-1]]  # each item's prefix of content codes
+        share = -np.log(np.bincount(leaf_parent)[leaf_parent])
+        even = prefix_scores[:, torch.as_tensor(leaf_parent, device=device)] + torch.as_tensor(
+            share, dtype=items.dtype, device=device)
+        items = torch.where(torch.as_tensor(np.asarray(unlearned, bool), device=device), even, items)
+    return items
 
 
 @torch.no_grad()

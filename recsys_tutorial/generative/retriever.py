@@ -149,6 +149,13 @@ class GenerativeRetriever(SequenceRecommender):
     (:func:`~recsys_tutorial.generative.decoding.exact_item_log_probs`);
     :meth:`beam_search` the top items by constrained beam search.
 
+    An item absent from training was never a target, so its disambiguation code (an
+    arbitrary label) gets little probability: ``cold_codes="even"`` scores such items
+    by their content prefix instead, sharing its probability evenly among the prefix's
+    items (``unlearned`` in :func:`~recsys_tutorial.generative.decoding.exact_item_log_probs`;
+    the default ``"model"`` reads every code from the model). Beam search always reads
+    the model.
+
     The defaults are the configuration chosen on the validation NDCG@10 of MovieLens-100k
     (chapter 07): IDs of 2 content levels of 32 codes (plus the disambiguation code),
     width 48, 2 blocks, no dropout, learning rate ``5e-3``, 10 epochs over every training
@@ -176,7 +183,9 @@ class GenerativeRetriever(SequenceRecommender):
     codebook: int = 32
     ids_: SemanticIDs | None = field(default=None, repr=False)
     trie_: PrefixTrie | None = field(default=None, repr=False)
+    cold_codes: str = "model"
     tokens_: np.ndarray | None = field(default=None, repr=False)
+    unlearned_: np.ndarray | None = field(default=None, repr=False)
 
     def build_ids(self, train: TrainData) -> SemanticIDs:
         """The IDs of ``train``'s items: ``ids`` if given, else built from ``item_vectors``."""
@@ -204,6 +213,9 @@ class GenerativeRetriever(SequenceRecommender):
             raise ValueError(f"{ids.n_items} IDs for {train.n_items} items")
         self.ids_, self.trie_ = ids, PrefixTrie(ids.codes, ids.sizes)
         self.tokens_ = ids.tokens(np.arange(ids.n_items)) + 1
+        if self.cold_codes not in ("model", "even"):
+            raise ValueError(f"cold_codes must be 'model' or 'even', not {self.cold_codes!r}")
+        self.unlearned_ = train.item_counts() == 0 if self.cold_codes == "even" else None
         super().fit(train, valid)
         return self
 
@@ -240,7 +252,8 @@ class GenerativeRetriever(SequenceRecommender):
         out = np.empty((len(histories), self.n_items_), dtype=np.float32)
         for start in range(0, len(histories), step):
             tokens = self.history_tokens(histories[start:start + step]).to(device)
-            out[start:start + len(tokens)] = exact_item_log_probs(network, self.trie_, tokens).cpu()
+            out[start:start + len(tokens)] = exact_item_log_probs(
+                network, self.trie_, tokens, self.unlearned_).cpu()
         network.train(was_training)
         return out
 

@@ -47,8 +47,9 @@ def rows(codes: np.ndarray, sizes: tuple, histories: list[np.ndarray], max_len: 
 
 
 def brute_force(network: CodeTransformer, codes: np.ndarray, sizes: tuple,
-                history_rows: torch.Tensor) -> np.ndarray:
-    """Run history + item codes through the network for every item separately."""
+                history_rows: torch.Tensor, levels: int | None = None) -> np.ndarray:
+    """Run history + item codes through the network for every item separately (the
+    log-probability of its first ``levels`` codes; all by default)."""
     item_tokens = torch.as_tensor(codes + np.cumsum([0, *sizes[:-1]]) + 1)
     out = np.zeros((len(history_rows), len(codes)))
     with torch.no_grad():
@@ -56,7 +57,7 @@ def brute_force(network: CodeTransformer, codes: np.ndarray, sizes: tuple,
             for item, tokens in enumerate(item_tokens):
                 hidden = network(torch.cat([row, tokens])[None])[0, len(row) - 1:]
                 out[u, item] = sum(float(network.level_log_probs(hidden[level], level)[code])
-                                   for level, code in enumerate(codes[item]))
+                                   for level, code in enumerate(codes[item][:levels]))
     return out
 
 
@@ -85,6 +86,21 @@ def test_exact_scoring_equals_brute_force(heads):
     exact = exact_item_log_probs(network, PrefixTrie(codes, sizes), tokens).numpy()
     np.testing.assert_allclose(exact, brute_force(network, codes, sizes, tokens), atol=1e-5)
     assert (np.exp(exact).sum(1) <= 1 + 1e-5).all()  # a distribution over (valid) items
+
+
+def test_unlearned_items_share_their_prefix_evenly():
+    codes, sizes = random_codes(n_items=15, levels=2, codebook=3, seed=4)
+    network = tiny_model(sizes, seed=2)
+    tokens = rows(codes, sizes, [np.array([1, 2, 3]), np.array([], dtype=np.int64)], max_len=4)
+    unlearned = np.zeros(15, dtype=bool)
+    unlearned[[0, 5, 14]] = True
+    trie = PrefixTrie(codes, sizes)
+    scores = exact_item_log_probs(network, trie, tokens, unlearned).numpy()
+    exact = exact_item_log_probs(network, trie, tokens).numpy()
+    np.testing.assert_array_equal(scores[:, ~unlearned], exact[:, ~unlearned])
+    prefix = brute_force(network, codes, sizes, tokens, levels=2)[:, unlearned]
+    group = [(codes[:, :2] == codes[i, :2]).all(1).sum() for i in np.flatnonzero(unlearned)]
+    np.testing.assert_allclose(scores[:, unlearned], prefix - np.log(group), atol=1e-5)
 
 
 def test_prefix_cache_matches_the_forward_pass():

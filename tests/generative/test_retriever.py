@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,3 +100,19 @@ def test_beam_search_follows_the_scores(synthetic_split):
     assert table["decoding"].tolist() == ["exact", "beam", "beam"]
     assert table["recall"].iloc[-1] == 1.0 and table["all_found"].iloc[-1] == 1.0
     assert 0 < table["recall"].iloc[1] <= 1 and (table["ms_per_user"] > 0).all()
+
+
+def test_cold_codes_even_changes_only_the_items_absent_from_training(synthetic_split):
+    train = synthetic_split.train
+    held_out = np.array([2, 7])
+    sequences = tuple(s[~np.isin(s, held_out)] for s in train.sequences)
+    cold_train = dataclasses.replace(train, sequences=sequences)
+    histories = synthetic_split.histories("test")[:4]
+    model = GenerativeRetriever(id_method="random", **FAST).fit(cold_train)
+    even = dataclasses.replace(model, cold_codes="even")
+    even.unlearned_ = cold_train.item_counts() == 0
+    assert even.unlearned_[held_out].all()
+    changed = (model.score(histories) != even.score(histories)).any(0)
+    assert changed[held_out].all() and not changed[~even.unlearned_].any()
+    with pytest.raises(ValueError, match="cold_codes"):
+        GenerativeRetriever(id_method="random", cold_codes="zero", **FAST).fit(cold_train)
