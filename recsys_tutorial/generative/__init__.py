@@ -15,6 +15,7 @@ Chapter 07, :doc:`/notebooks/07_semantic_ids`. The files, in reading order:
 
 from .decoding import (
     PrefixTrie,
+    beam_against_exact,
     constrained_beam_search,
     decode_step,
     encode_prefix,
@@ -31,6 +32,7 @@ __all__ = [
     "GenerativeRetriever",
     "PrefixTrie",
     "SemanticIDs",
+    "beam_against_exact",
     "code_rows",
     "constrained_beam_search",
     "decode_step",

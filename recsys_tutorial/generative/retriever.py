@@ -144,7 +144,8 @@ class GenerativeRetriever(SequenceRecommender):
     ``levels`` content codes of ``codebook`` codes each (at most one per item), plus the
     disambiguation code; seeded, content only. ``ids_`` holds them after ``fit``.
 
-    ``max_len`` items of history (``max_len * n_levels`` tokens) are read. ``score``
+    ``max_len`` items of history (``max_len * n_levels`` tokens) are read; scoring and
+    beam search run ``score_batch`` histories at a time. ``score``
     returns ``log p(item | history)`` for every item, exactly
     (:func:`~recsys_tutorial.generative.decoding.exact_item_log_probs`);
     :meth:`beam_search` the top items by constrained beam search.
