@@ -31,3 +31,14 @@ def movielens_dir() -> Path:
     if os.environ.get("CI"):
         pytest.fail(f"CI must provide MovieLens-100k through {ENV_VAR}")
     pytest.skip(f"MovieLens-100k not found: set {ENV_VAR} to a directory holding ml-100k/")
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: one torch thread is faster, and immune to a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -18,13 +18,7 @@ from recsys_tutorial.generative.decoding import (
 from recsys_tutorial.generative.ids import disambiguate
 from recsys_tutorial.generative.retriever import CodeTransformer, code_rows
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_codes(n_items: int, levels: int, codebook: int, seed: int) -> tuple[np.ndarray, tuple]:

@@ -7,20 +7,13 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from recsys_tutorial import NotFittedError
 from recsys_tutorial.generative.decoding import beam_against_exact
 from recsys_tutorial.generative.ids import random_ids
 from recsys_tutorial.generative.retriever import GenerativeRetriever, code_rows
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 FAST = dict(max_len=6, dim=16, epochs=2, eval_every=1, batch_size=64, levels=2, codebook=4,

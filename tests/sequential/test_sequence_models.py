@@ -26,14 +26,7 @@ from recsys_tutorial.sequential import (
 )
 from recsys_tutorial.split import TrainData
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is faster, and immune to a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 FAST = dict(max_len=20, dim=16, epochs=2, batch_size=64, progress=False, device="cpu")
