@@ -215,10 +215,17 @@ class GenerativeRetriever(SequenceRecommender):
             raise ValueError(f"{ids.n_items} IDs for {train.n_items} items")
         self.ids_, self.trie_ = ids, PrefixTrie(ids.codes, ids.sizes)
         self.tokens_ = ids.tokens(np.arange(ids.n_items)) + 1
-        if self.cold_codes not in ("model", "even"):
-            raise ValueError(f"cold_codes must be 'model' or 'even', not {self.cold_codes!r}")
-        self.unlearned_ = train.item_counts() == 0 if self.cold_codes == "even" else None
+        self.set_cold_codes(self.cold_codes, train)
         super().fit(train, valid)
+        return self
+
+    def set_cold_codes(self, cold_codes: str, train: TrainData) -> GenerativeRetriever:
+        """Score items absent from ``train`` the ``cold_codes`` way, without refitting
+        (training does not depend on it). Returns the model."""
+        if cold_codes not in ("model", "even"):
+            raise ValueError(f"cold_codes must be 'model' or 'even', not {cold_codes!r}")
+        self.cold_codes = cold_codes
+        self.unlearned_ = train.item_counts() == 0 if cold_codes == "even" else None
         return self
 
     def build_network(self, n_items: int) -> CodeTransformer:

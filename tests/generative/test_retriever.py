@@ -102,10 +102,11 @@ def test_cold_codes_even_changes_only_the_items_absent_from_training(synthetic_s
     cold_train = dataclasses.replace(train, sequences=sequences)
     histories = synthetic_split.histories("test")[:4]
     model = GenerativeRetriever(id_method="random", **FAST).fit(cold_train)
-    even = dataclasses.replace(model, cold_codes="even")
-    even.unlearned_ = cold_train.item_counts() == 0
+    even = dataclasses.replace(model).set_cold_codes("even", cold_train)
     assert even.unlearned_[held_out].all()
     changed = (model.score(histories) != even.score(histories)).any(0)
     assert changed[held_out].all() and not changed[~even.unlearned_].any()
     with pytest.raises(ValueError, match="cold_codes"):
         GenerativeRetriever(id_method="random", cold_codes="zero", **FAST).fit(cold_train)
+    with pytest.raises(ValueError, match="cold_codes"):
+        even.set_cold_codes("zero", cold_train)
