@@ -34,7 +34,8 @@ import pandas as pd
 
 from .baselines import ItemKNN, Markov, Popularity
 from .ctr import experiments as ctr_experiments
-from .data import MovieLens, load_movielens_100k
+from .data import MovieLens
+from .datasets import load_dataset
 from .embeddings.glove import GloVe
 from .embeddings.item2vec import Item2Vec
 from .embeddings.sgns import SGNS
@@ -194,12 +195,13 @@ def model_names(names: list[str]) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def run(names: list[str], data_dir: str | None, seed: int = 0) -> list[Row]:
+def run(names: list[str], data_dir: str | None, seed: int = 0, dataset: str = "ml-100k") -> list[Row]:
     """Fit and evaluate the named models (see :func:`model_names`): the recommenders on the
     course's split, then chapter 03's models on its time split (their rows have AUC and
-    log loss instead of ranking metrics)."""
+    log loss instead of ranking metrics). ``dataset``: a name or a log's path, as for
+    :func:`~recsys_tutorial.datasets.load_dataset`."""
     names = model_names(names)
-    data = load_movielens_100k(data_dir)
+    data = load_dataset(dataset, data_dir)
     rows: list[Row] = []
     ranking = [name for name in names if not name.startswith(CTR)]
     if ranking:
@@ -222,8 +224,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="directory holding ml-100k/ (default: $RECSYS_TUTORIAL_DATA or the cache)")
     bench.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--dataset", default="ml-100k",
+                       help="ml-100k (default), ml-1m, ml-10m, ml-20m, ml-25m, ml-32m, "
+                            "ml-latest-small, or the path of a CSV/Parquet log")
     args = parser.parse_args(argv)
-    rows = run([m.strip() for m in args.models.split(",") if m.strip()], args.data_dir, args.seed)
+    rows = run([m.strip() for m in args.models.split(",") if m.strip()], args.data_dir, args.seed,
+               dataset=args.dataset)
     for part in ([r for r in rows if not str(r["model"]).startswith(CTR)],
                  [r for r in rows if str(r["model"]).startswith(CTR)]):
         if part:  # one table per task: next-item ranking, then click prediction

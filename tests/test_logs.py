@@ -122,3 +122,19 @@ def test_parquet_reads_like_csv(tmp_path):
     from_parquet = load_log(tmp_path / "log.parquet", rating_col="stars", **OPTIONS)
     from_csv = load_log(tmp_path / "log.csv", rating_col="stars", **OPTIONS)
     pd.testing.assert_frame_equal(from_parquet.interactions, from_csv.interactions)
+
+
+def test_bench_runs_on_a_log(tmp_path, capsys):
+    import json
+
+    from recsys_tutorial import make_platform
+    from recsys_tutorial.bench import main
+
+    log = make_platform(n_users=40, n_items=30, n_topics=3, seed=2).interactions
+    log[["user_id", "item_id", "timestamp"]].to_csv(tmp_path / "log.csv", index=False)
+    out = tmp_path / "rows.json"
+    assert main(["bench", "--dataset", str(tmp_path / "log.csv"), "--models", "pop,markov",
+                 "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [r["model"] for r in rows] == ["pop", "markov"]
+    assert "split fingerprint" in capsys.readouterr().out
