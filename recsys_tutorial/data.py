@@ -46,13 +46,15 @@ GENRES = (
 
 @dataclass(frozen=True)
 class MovieLens:
-    """MovieLens-100k as three tidy frames.
+    """A dataset as three tidy frames (MovieLens-100k's, and every other the course loads).
 
     - ``interactions``: ``user_id, item_id, rating, timestamp`` (one row per rating)
     - ``items``: indexed by ``item_id``; ``title, year, genres`` (a list of names)
     - ``users``: indexed by ``user_id``; ``age, gender, occupation, zip``
 
-    Ids are the raw MovieLens ids. Explained in chapter 00.
+    Ids are the raw MovieLens ids. Other releases and your own logs
+    (:func:`recsys_tutorial.datasets.load_dataset`) fill the same frames with what they
+    have: see :doc:`/book/own_data`. Explained in chapter 00.
     """
 
     interactions: pd.DataFrame

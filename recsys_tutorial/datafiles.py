@@ -28,7 +28,7 @@ FILE_SHA256 = {
 
 
 class DataError(RuntimeError):
-    """The MovieLens files are missing, corrupted or cannot be downloaded."""
+    """The data files are missing, corrupted, malformed or cannot be downloaded."""
 
 
 def default_data_dir() -> Path:

@@ -31,7 +31,10 @@ NEEDS = {
 
 
 def check_needs(data: MovieLens, needs: Sequence[str], name: str) -> None:
-    """Raise :class:`DataError` naming what a chapter needs and ``data`` lacks."""
+    """Raise :class:`DataError` naming what a chapter needs and ``data`` lacks.
+
+    Explained in :doc:`/book/own_data`.
+    """
     has = {
         "demographics": {"age", "gender", "occupation", "zip"} <= set(data.users.columns),
         "genres": bool(data.items["genres"].map(len).sum()),

@@ -28,7 +28,7 @@ MIN_EVENTS = 3  # per user: a training, a validation and a test event
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A CSV or Parquet file as a frame (CSV values as strings); :class:`DataError` if
-    it is missing, unreadable or empty."""
+    it is missing, unreadable or empty. Explained in :doc:`/book/own_data`."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")

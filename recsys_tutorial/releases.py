@@ -41,7 +41,8 @@ class Release:
 
     ``md5`` is the checksum GroupLens publishes beside the archive (``<name>.zip.md5``),
     recorded here; ``None`` where the archive changes over time (``ml-latest-small``):
-    then the published file is fetched and compared at download time.
+    then the published file is fetched and compared at download time. Explained in
+    :doc:`/book/own_data`.
     """
 
     name: str
@@ -87,7 +88,10 @@ def _missing(release: Release, data_dir: Path, reason: str) -> str:
 
 
 def published_md5(release: Release) -> str:
-    """The MD5 GroupLens publishes beside the archive: recorded, else fetched."""
+    """The MD5 GroupLens publishes beside the archive: recorded, else fetched.
+
+    Explained in :doc:`/book/own_data`.
+    """
     if release.md5 is not None:
         return release.md5
     from urllib.request import urlopen
@@ -112,7 +116,8 @@ def download_release(release: Release, data_dir: Path) -> Path:
 
     The archive must match the published MD5; the files the loader reads are then
     hashed (SHA-256) into a manifest, checked at every later load. Everything happens in
-    a temporary folder that is moved into place only at the end.
+    a temporary folder that is moved into place only at the end. Explained in
+    :doc:`/book/own_data`.
     """
     import pooch
 
