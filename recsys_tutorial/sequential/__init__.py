@@ -10,7 +10,9 @@ Chapter 04, :doc:`/notebooks/04_next_item_transformers`. The files, in reading o
   predicts the next item;
 - :mod:`~recsys_tutorial.sequential.gru4rec`: GRU4Rec: the recurrent reference;
 - :mod:`~recsys_tutorial.sequential.bert4rec`: BERT4Rec: a bidirectional transformer trained by
-  cloze.
+  cloze;
+- :mod:`~recsys_tutorial.sequential.distributed`: the same training on several processes
+  (DDP, ``torchrun``), explained in :doc:`/book/distributed`.
 """
 
 from ..utils import select_device
