@@ -4,7 +4,8 @@ The protocol modules sit at the top: :mod:`~recsys_tutorial.data` (MovieLens-100
 :mod:`~recsys_tutorial.split` (histories and the leave-one-out split),
 :mod:`~recsys_tutorial.protocol` (what every model exposes),
 :mod:`~recsys_tutorial.metrics` (full-ranking evaluation),
-:mod:`~recsys_tutorial.baselines` (counting models), :mod:`~recsys_tutorial.bench`
+:mod:`~recsys_tutorial.baselines` (counting models), :mod:`~recsys_tutorial.classic`
+(EASE, ALS), :mod:`~recsys_tutorial.bench`
 (every results table), :mod:`~recsys_tutorial.exercises` (auto-checks). One
 sub-package per family of models mirrors the chapters: :mod:`~recsys_tutorial.embeddings`
 (02), :mod:`~recsys_tutorial.ctr` (03), :mod:`~recsys_tutorial.sequential` (04),

@@ -33,6 +33,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from .baselines import ItemKNN, Markov, Popularity
+from .classic import ALS, EASE
 from .ctr import experiments as ctr_experiments
 from .data import MovieLens
 from .datasets import load_dataset
@@ -81,6 +82,9 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
         "itemknn": lambda data, seed: ItemKNN(neighbours=10),
         # chapter 00: item-kNN's default neighbourhood, in the sampled-metrics lesson
         "itemknn_100": lambda data, seed: ItemKNN(neighbours=100),
+        # chapter 08: strong classic baselines, their defaults chosen on validation
+        "ease": lambda data, seed: EASE(),
+        "mf": lambda data, seed: ALS(seed=seed),
         "gru4rec": lambda data, seed: GRU4Rec(**GRU4REC_CONFIG, seed=seed),
         "sasrec": lambda data, seed: SASRec(**SASREC_CONFIG, seed=seed),
         "sasrec_bce": lambda data, seed: SASRec(**SASREC_CONFIG, loss="bce", seed=seed),
