@@ -57,10 +57,9 @@ class Release:
 
     @property
     def files(self) -> tuple[str, ...]:
-        if self.kind == "csv":
-            return ("ratings.csv", "movies.csv")
-        return ("ratings.dat", "movies.dat", "users.dat") if self.name == "ml-1m" else (
-            "ratings.dat", "movies.dat")
+        """The files the loader reads (ML-1M alone describes its users)."""
+        users = ("users.dat",) if self.name == "ml-1m" else ()
+        return ("ratings.csv", "movies.csv") if self.kind == "csv" else ("ratings.dat", "movies.dat", *users)
 
 
 #: Every release besides ML-100k, by name, with its archive's published MD5.
@@ -211,7 +210,8 @@ def _movies(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def _movies_dat(path: Path, encoding: str) -> pd.DataFrame:
     rows = []
-    for number, line in enumerate(_text(path, encoding).splitlines(), 1):
+    for number, line in enumerate(_text(path, encoding).split("\n"), 1):
+        line = line.removesuffix("\r")  # only "\n" ends a line: latin-1 has "\x85"
         if line.strip():  # MovieID::Title::Genres; a title may itself hold "::"
             parts = line.split("::", 1)
             if len(parts) < 2 or "::" not in parts[1]:

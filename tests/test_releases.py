@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from recsys_tutorial import releases
 from recsys_tutorial.datafiles import DataError
@@ -237,3 +239,32 @@ def test_csv_without_a_column_is_named(tmp_path):
     (folder / "movies.csv").write_text("movieId,title\n1,Toy Story (1995)\n")
     with pytest.raises(DataError, match="movies.csv lacks the column 'genres'"):
         load_release("ml-32m", tmp_path, download=False)
+
+
+# Any title a release could hold: latin-1 letters, commas, quotes, "::"; never a line
+# break, and not starting or ending with a space (the loader strips those).
+TITLES = st.text(
+    st.characters(min_codepoint=32, max_codepoint=255, blacklist_characters="\x7f"),
+    min_size=1, max_size=30,
+).map(str.strip).filter(bool)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(titles=st.lists(TITLES, min_size=1, max_size=5))
+@example(titles=["Caf\x85 (1990)", "a::", ":b", "NA", '"'])
+def test_any_title_survives_every_format(titles, tmp_path_factory):
+    root = tmp_path_factory.mktemp("titles")
+    movies = [(i + 1, t, "Drama") for i, t in enumerate(titles)]
+    for name in ("ml-1m", "ml-10m", "ml-20m"):
+        folder = root / RELEASES[name].folder
+        write_release(name, root)
+        if RELEASES[name].kind == "csv":
+            with open(folder / "movies.csv", "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(["movieId", "title", "genres"])
+                writer.writerows(movies)
+        else:
+            text = "".join(f"{i}::{t}::{g}\n" for i, t, g in movies)
+            (folder / "movies.dat").write_bytes(text.encode(RELEASES[name].encoding))
+        items = load_release(name, root, download=False).items
+        assert items["title"].tolist() == titles, name
