@@ -50,7 +50,7 @@ from .split import LeaveOneOutSplit, leave_one_out_split
 from .text.content import ContentRecommender
 from .text.encoder import catalogue_embeddings
 from .text.sasrec import TextSASRec
-from .utils import atomic_path
+from .utils import atomic_path, select_device
 
 Factory = Callable[[MovieLens, int], Recommender]
 
@@ -199,18 +199,29 @@ def model_names(names: list[str]) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def run(names: list[str], data_dir: str | None, seed: int = 0, dataset: str = "ml-100k") -> list[Row]:
+def on_device(model: Recommender, device: str = "auto") -> Recommender:
+    """``model``, set to train and score on ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``,
+    as :func:`~recsys_tutorial.utils.select_device` reads it) if it has a ``device``
+    setting, as the torch models do; the others are returned unchanged. Chapter 04."""
+    if hasattr(model, "device"):
+        model.device = str(select_device(device))
+    return model
+
+
+def run(names: list[str], data_dir: str | None, seed: int = 0, dataset: str = "ml-100k",
+        device: str = "auto") -> list[Row]:
     """Fit and evaluate the named models (see :func:`model_names`): the recommenders on the
     course's split, then chapter 03's models on its time split (their rows have AUC and
     log loss instead of ranking metrics). ``dataset``: a name or a log's path, as for
-    :func:`~recsys_tutorial.datasets.load_dataset`."""
+    :func:`~recsys_tutorial.datasets.load_dataset`; ``device``: see :func:`on_device`."""
     names = model_names(names)
     data = load_dataset(dataset, data_dir)
     rows: list[Row] = []
     ranking = [name for name in names if not name.startswith(CTR)]
     if ranking:
         split = leave_one_out_split(data.interactions)
-        rows += [fit_evaluate(name, MODELS[name](data, seed), split) for name in ranking]
+        rows += [fit_evaluate(name, on_device(MODELS[name](data, seed), device), split)
+                 for name in ranking]
     clicks = [name.removeprefix(CTR) for name in names if name.startswith(CTR)]
     if clicks:
         rows += [{**row, "model": CTR + str(row["model"])}
@@ -231,9 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--dataset", default="ml-100k",
                        help="ml-100k (default), ml-1m, ml-10m, ml-20m, ml-25m, ml-32m, "
                             "ml-latest-small, or the path of a CSV/Parquet log")
+    bench.add_argument("--device", default="auto",
+                       help="where the torch models train and score: auto (CUDA when present), "
+                            "cpu or cuda")
     args = parser.parse_args(argv)
     rows = run([m.strip() for m in args.models.split(",") if m.strip()], args.data_dir, args.seed,
-               dataset=args.dataset)
+               dataset=args.dataset, device=args.device)
     for part in ([r for r in rows if not str(r["model"]).startswith(CTR)],
                  [r for r in rows if str(r["model"]).startswith(CTR)]):
         if part:  # one table per task: next-item ranking, then click prediction

@@ -87,3 +87,16 @@ def test_two_gloo_processes_match_one_process(platform, synthetic_split, tmp_pat
     assert two["history"][0]["loss"] == pytest.approx(log.history[0]["loss"], rel=1e-4)
     valid = evaluate(one, synthetic_split, "valid")["ndcg@10"]
     assert abs(two["valid"]["ndcg@10"] - valid) <= 0.01, (two["valid"]["ndcg@10"], valid)
+
+
+def test_bench_device_reaches_the_torch_models(movielens_dir, tmp_path):
+    from recsys_tutorial import Popularity
+    from recsys_tutorial.bench import main, on_device
+
+    assert on_device(SASRec(), "cpu").device == "cpu"
+    assert on_device(SASRec(), "auto").device in ("cpu", "cuda")
+    assert not hasattr(on_device(Popularity(), "cpu"), "device")  # nothing to set
+    out = tmp_path / "rows.json"
+    assert main(["bench", "--models", "pop", "--device", "cpu", "--data-dir", str(movielens_dir),
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())[0]["model"] == "pop"
