@@ -31,7 +31,8 @@ NEEDS = {
 
 
 def check_needs(data: MovieLens, needs: Sequence[str], name: str) -> None:
-    """Raise :class:`DataError` naming what a chapter needs and ``data`` lacks.
+    """Raise :class:`~recsys_tutorial.datafiles.DataError` naming what a chapter needs and
+    ``data`` lacks.
 
     Explained in :doc:`/book/own_data`.
     """
@@ -55,10 +56,11 @@ def load_dataset(name_or_path: str | os.PathLike[str] = "ml-100k",
     """Every chapter's data: a MovieLens release by name, or your own log by path.
 
     ``"ml-100k"`` (the default) is :func:`~recsys_tutorial.data.load_movielens_100k`; the
-    other names are in :data:`RELEASES`; a path to a ``.csv`` or ``.parquet`` file is read
-    by :func:`~recsys_tutorial.logs.load_log` with ``log_options``. ``needs`` names what
-    the calling chapter uses beyond interactions (``"demographics"``, ``"genres"``,
-    ``"ratings"``, ``"titles"``): a dataset without it raises :class:`DataError` at once.
+    other names are in :data:`~recsys_tutorial.releases.RELEASES`; a path to a ``.csv``
+    or ``.parquet`` file is read by :func:`~recsys_tutorial.logs.load_log` with
+    ``log_options``. ``needs`` names what the calling chapter uses beyond interactions
+    (``"demographics"``, ``"genres"``, ``"ratings"``, ``"titles"``): a dataset without it
+    raises :class:`~recsys_tutorial.datafiles.DataError` at once.
     Explained in :doc:`/book/own_data`.
     """
     name = str(name_or_path)

@@ -27,8 +27,8 @@ MIN_EVENTS = 3  # per user: a training, a validation and a test event
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """A CSV or Parquet file as a frame (CSV values as strings); :class:`DataError` if
-    it is missing, unreadable or empty. Explained in :doc:`/book/own_data`."""
+    """A CSV or Parquet file as a frame (CSV values as strings); :class:`~recsys_tutorial.datafiles.DataError`
+    if it is missing, unreadable or empty. Explained in :doc:`/book/own_data`."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
@@ -64,7 +64,7 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], path: Path, hint: str)
 
 
 def _numbers(values: pd.Series, what: str, path: Path) -> pd.Series:
-    """``values`` as numbers; :class:`DataError` naming the empty or non-numeric rows."""
+    """``values`` as numbers; ``DataError`` naming the empty or non-numeric rows."""
     if pd.api.types.is_datetime64_any_dtype(values):
         raise DataError(f"{path}: column {values.name!r} holds dates; give {what} as "
                         f"numbers (e.g. seconds since 1970: series.astype('int64') // 10**9)")
@@ -129,7 +129,7 @@ def load_log(
     come from the log itself or from a separate ``items`` file keyed by ``item_col``.
     Items without text are titled ``"item <id>"`` (and ``items.attrs["has_text"]`` is
     false); interactions without ratings have ``rating`` NaN; ``users`` has no columns.
-    Every problem raises :class:`DataError` naming the file. Explained in
+    Every problem raises :class:`~recsys_tutorial.datafiles.DataError` naming the file. Explained in
     :doc:`/book/own_data`.
     """
     path = Path(path)
