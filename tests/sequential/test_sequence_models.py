@@ -24,6 +24,7 @@ from recsys_tutorial.sequential import (
     select_device,
     softmax_loss,
 )
+from recsys_tutorial.sequential.sasrec import Dropout
 from recsys_tutorial.split import TrainData
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -134,6 +135,39 @@ def test_softmax_loss_leaves_out_what_is_not_allowed():
     allowed = torch.tensor([True, True, True, False, False])
     torch.testing.assert_close(softmax_loss(hidden, vectors, targets, allowed),
                                F.cross_entropy(hidden @ vectors[:3].T, targets))
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 256])
+def test_chunked_softmax_loss_has_cross_entropys_gradient(chunk):
+    """The loss computes its gradient chunk by chunk in the forward pass; it must be
+    autograd's gradient of ``F.cross_entropy``, with and without ``allowed``."""
+    torch.manual_seed(0)
+    hidden, vectors = torch.randn(9, 4, requires_grad=True), torch.randn(6, 4, requires_grad=True)
+    targets = torch.tensor([0, 1, 2, 0, 1, 2, 3, 3, 0])
+    for allowed in (None, torch.tensor([True, True, True, True, False, True])):
+        logits = hidden @ vectors.T
+        if allowed is not None:
+            logits = logits.masked_fill(~allowed, float("-inf"))
+        expected = torch.autograd.grad(3 * F.cross_entropy(logits, targets), [hidden, vectors])
+        loss = softmax_loss(hidden, vectors, targets, allowed, chunk=chunk)
+        for got, want in zip(torch.autograd.grad(3 * loss, [hidden, vectors]), expected):
+            torch.testing.assert_close(got, want)
+    frozen = vectors.detach()  # no gradient asked for the vectors: only the hidden states'
+    (grad,) = torch.autograd.grad(softmax_loss(hidden, frozen, targets, chunk=chunk), [hidden])
+    torch.testing.assert_close(grad, torch.autograd.grad(
+        F.cross_entropy(hidden @ frozen.T, targets), [hidden])[0])
+
+
+def test_dropout_keeps_the_expected_share_and_scale():
+    torch.manual_seed(0)
+    dropout = Dropout(0.3)
+    out = dropout(torch.ones(200_000))
+    kept = out[out != 0]
+    torch.testing.assert_close(kept, torch.full_like(kept, 1 / 0.7))
+    assert abs(float((out == 0).float().mean()) - 0.3) < 0.01
+    dropout.eval()
+    x = torch.randn(5)
+    assert dropout(x) is x
 
 
 def test_sampled_negatives_come_from_the_allowed_items():
