@@ -38,8 +38,15 @@ def order_interactions(interactions: pd.DataFrame, tie_break: TieBreak = "hash")
         raise ValueError(f"interactions need the columns {sorted(required)}")
     frame = interactions.reset_index(drop=True)
     if tie_break == "hash":
-        key = [tie_break_key(u, i) for u, i in zip(frame["user_id"], frame["item_id"])]
-        frame = frame.assign(_tie=key)
+        # only rows that tie (same user, same time) need their hash; its rank among them
+        # sorts like the hash itself (hex digests compare alike as str and numpy str)
+        tied = frame.duplicated(["user_id", "timestamp"], keep=False).to_numpy()
+        rank = np.zeros(len(frame), dtype=np.int64)
+        if tied.any():
+            pairs = zip(frame["user_id"].to_numpy()[tied], frame["item_id"].to_numpy()[tied])
+            keys = np.array([tie_break_key(u, i) for u, i in pairs])
+            rank[tied] = np.unique(keys, return_inverse=True)[1].ravel()
+        frame = frame.assign(_tie=rank)
     elif tie_break == "item_id":
         frame = frame.assign(_tie=frame["item_id"])
     elif tie_break == "file":

@@ -105,3 +105,65 @@ def make_platform(
             previous = item
     interactions = pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"])
     return SyntheticPlatform(interactions, item_topic, successor, popularity, user_taste)
+
+
+def make_large_platform(
+    n_interactions: int,
+    n_items: int,
+    n_topics: int = 20,
+    length: tuple[int, int] = (10, 70),
+    p_follow: float = 0.5,
+    zipf: float = 1.0,
+    taste_concentration: float = 0.3,
+    seed: int = 0,
+) -> SyntheticPlatform:
+    """:func:`make_platform`'s process, vectorised over users, for millions of events.
+
+    The same catalogue (topics, Zipf popularity, successor cycles) and tastes, but one
+    step is drawn for all users at once, so a user may meet an item again (a successor
+    or a fresh draw is not checked against the history). About ``n_interactions``
+    events: ``n_interactions / mean length`` users. Used by the scaling benchmark,
+    :doc:`/book/scale`.
+    """
+    if n_items < n_topics or n_topics < 1:
+        raise ValueError("need at least one topic and at least as many items as topics")
+    lo, hi = length
+    if not 1 <= lo <= hi:
+        raise ValueError("length must be (min, max) with 1 <= min <= max")
+    rng = np.random.default_rng(seed)
+    item_topic = rng.permutation(np.arange(n_items) % n_topics)
+    popularity = rng.permutation(1.0 / np.arange(1, n_items + 1) ** zipf)
+    popularity /= popularity.sum()
+    successor = np.empty(n_items, dtype=np.int64)
+    for topic in range(n_topics):
+        members = rng.permutation(np.flatnonzero(item_topic == topic))
+        successor[members] = np.roll(members, -1)
+    n_users = max(1, round(n_interactions / ((lo + hi) / 2)))
+    user_taste = rng.dirichlet(np.full(n_topics, taste_concentration), size=n_users)
+    taste_cdf = np.cumsum(user_taste, axis=1)
+    # items sorted by topic; topic t's popularity CDF runs over (t, t + 1]
+    by_topic = np.argsort(item_topic, kind="stable")
+    sizes = np.bincount(item_topic, minlength=n_topics)
+    bounds = np.cumsum(sizes)
+    cdf = np.concatenate([
+        t + np.cumsum(popularity[part]) / popularity[part].sum()
+        for t, part in enumerate(np.split(by_topic, bounds[:-1]))
+    ])
+    cdf[bounds - 1] = np.arange(1, n_topics + 1)  # exact top of each topic's range
+    lengths = rng.integers(lo, hi + 1, size=n_users)
+    items = np.empty((n_users, hi), dtype=np.int64)
+    for step in range(hi):
+        topic = np.minimum((rng.random(n_users)[:, None] > taste_cdf).sum(axis=1), n_topics - 1)
+        draw = np.searchsorted(cdf, topic + rng.random(n_users), side="right")
+        fresh = by_topic[np.minimum(draw, bounds[topic] - 1)]
+        if step:
+            follow = rng.random(n_users) < p_follow
+            fresh = np.where(follow, successor[items[:, step - 1]], fresh)
+        items[:, step] = fresh
+    keep = np.arange(hi)[None, :] < lengths[:, None]
+    users, steps = np.nonzero(keep)
+    interactions = pd.DataFrame({
+        "user_id": users + 1, "item_id": items[keep] + 1, "rating": 5,
+        "timestamp": 1_000_000 + 60 * steps,
+    })
+    return SyntheticPlatform(interactions, item_topic, successor, popularity, user_taste)
