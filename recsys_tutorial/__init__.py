@@ -9,8 +9,9 @@ The protocol modules sit at the top: :mod:`~recsys_tutorial.data` (MovieLens-100
 (every results table), :mod:`~recsys_tutorial.exercises` (auto-checks). One
 sub-package per family of models mirrors the chapters: :mod:`~recsys_tutorial.embeddings`
 (02), :mod:`~recsys_tutorial.ctr` (03), :mod:`~recsys_tutorial.sequential` (04),
-:mod:`~recsys_tutorial.text` (05), :mod:`~recsys_tutorial.llm` (06) and
-:mod:`~recsys_tutorial.generative` (07). Each module's
+:mod:`~recsys_tutorial.text` (05), :mod:`~recsys_tutorial.llm` (06),
+:mod:`~recsys_tutorial.generative` (07) and :mod:`~recsys_tutorial.retrieval` (08).
+Each module's
 docstring links the chapter that explains it.
 """
 

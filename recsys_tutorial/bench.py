@@ -43,6 +43,7 @@ from .embeddings.sgns import SGNS
 from .generative.retriever import GenerativeRetriever
 from .metrics import evaluate
 from .protocol import Recommender
+from .retrieval.two_tower import TwoTower
 from .sequential.bert4rec import BERT4Rec
 from .sequential.gru4rec import GRU4Rec
 from .sequential.sasrec import SASRec
@@ -123,6 +124,16 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
             item_vectors=catalogue_embeddings(data.items), id_method="rq-vae", seed=seed,
         ),
         "tiger_random": lambda data, seed: GenerativeRetriever(id_method="random", seed=seed),
+        # chapter 08: the two-tower retriever over the same text vectors; its defaults are the
+        # configuration chosen on validation (in-batch softmax with the logQ correction),
+        # and the same towers trained without the correction and with the full softmax
+        "two_tower": lambda data, seed: TwoTower(item_vectors=catalogue_embeddings(data.items), seed=seed),
+        "two_tower_no_logq": lambda data, seed: TwoTower(
+            item_vectors=catalogue_embeddings(data.items), loss="in-batch", seed=seed,
+        ),
+        "two_tower_full": lambda data, seed: TwoTower(
+            item_vectors=catalogue_embeddings(data.items), loss="full", seed=seed,
+        ),
     }
 )
 
@@ -245,14 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--device", default="auto",
                        help="where the torch models train and score: auto (CUDA when present), "
                             "cpu or cuda")
-    bench.add_argument("--scale", action="store_true",
-                       help="run the scaling benchmark instead (recsys_tutorial.scale, about "
-                            "25 minutes); --out: where its JSON goes")
     args = parser.parse_args(argv)
-    if args.scale:
-        from . import scale
-
-        return scale.main([] if args.out is None else [str(args.out)])
     rows = run([m.strip() for m in args.models.split(",") if m.strip()], args.data_dir, args.seed,
                dataset=args.dataset, device=args.device)
     for part in ([r for r in rows if not str(r["model"]).startswith(CTR)],
