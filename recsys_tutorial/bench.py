@@ -256,7 +256,14 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--device", default="auto",
                        help="where the torch models train and score: auto (CUDA when present), "
                             "cpu or cuda")
+    bench.add_argument("--scale", action="store_true",
+                       help="run the scaling benchmark instead (recsys_tutorial.scale, about "
+                            "25 minutes); --out: where its JSON goes")
     args = parser.parse_args(argv)
+    if args.scale:
+        from . import scale
+
+        return scale.main([] if args.out is None else [str(args.out)])
     rows = run([m.strip() for m in args.models.split(",") if m.strip()], args.data_dir, args.seed,
                dataset=args.dataset, device=args.device)
     for part in ([r for r in rows if not str(r["model"]).startswith(CTR)],
