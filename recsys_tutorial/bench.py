@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
 from .baselines import ItemKNN, Markov, Popularity
@@ -41,9 +42,8 @@ from .embeddings.glove import GloVe
 from .embeddings.item2vec import Item2Vec
 from .embeddings.sgns import SGNS
 from .generative.retriever import GenerativeRetriever
-from .metrics import evaluate
+from .metrics import evaluate, rank_frame
 from .protocol import Recommender
-from .retrieval.two_tower import TwoTower
 from .sequential.bert4rec import BERT4Rec
 from .sequential.gru4rec import GRU4Rec
 from .sequential.sasrec import SASRec
@@ -63,8 +63,11 @@ Factory = Callable[[MovieLens, int], Recommender]
 # is known to need far longer). Every sequence model trains for a fixed number of epochs
 # (no time box), so its numbers do not depend on the machine's load; the best evaluated
 # epoch (on validation) is restored.
+# SASRec's validation curve is flat from about epoch 30 (a 60-epoch run gained nothing
+# after it); batches of 32 windows give four times the steps per epoch of 128.
 SASREC_CONFIG: Mapping[str, object] = MappingProxyType(
-    dict(max_len=50, window="all", dropout=0.3, lr=2e-3, epochs=24, eval_every=3, time_budget=None)
+    dict(max_len=50, window="all", dropout=0.2, lr=2e-3, batch_size=32, epochs=36, eval_every=3,
+         time_budget=None)
 )
 GRU4REC_CONFIG: Mapping[str, object] = MappingProxyType(
     dict(max_len=50, window="all", dropout=0.1, lr=5e-3, epochs=21, eval_every=3, time_budget=None)
@@ -124,16 +127,6 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
             item_vectors=catalogue_embeddings(data.items), id_method="rq-vae", seed=seed,
         ),
         "tiger_random": lambda data, seed: GenerativeRetriever(id_method="random", seed=seed),
-        # chapter 08: the two-tower retriever over the same text vectors; its defaults are the
-        # configuration chosen on validation (in-batch softmax with the logQ correction),
-        # and the same towers trained without the correction and with the full softmax
-        "two_tower": lambda data, seed: TwoTower(item_vectors=catalogue_embeddings(data.items), seed=seed),
-        "two_tower_no_logq": lambda data, seed: TwoTower(
-            item_vectors=catalogue_embeddings(data.items), loss="in-batch", seed=seed,
-        ),
-        "two_tower_full": lambda data, seed: TwoTower(
-            item_vectors=catalogue_embeddings(data.items), loss="full", seed=seed,
-        ),
     }
 )
 
@@ -180,6 +173,45 @@ def evaluate_row(
     return row
 
 
+def per_user(name: str, model: Recommender, split: LeaveOneOutSplit, seed: int = 0,
+             k: int = 10) -> pd.DataFrame:
+    """A fitted model's HR and NDCG@k for every user, on the validation and the test
+    targets (one row per model, seed, stage and user), for :func:`paired_bootstrap`.
+
+    Explained in chapter 04.
+    """
+    frames = [rank_frame(model, split, stage, k)[["user", f"hr@{k}", f"ndcg@{k}"]]
+              .assign(model=name, seed=seed, stage=stage) for stage in ("valid", "test")]
+    return pd.concat(frames, ignore_index=True)[["model", "seed", "stage", "user",
+                                                 f"hr@{k}", f"ndcg@{k}"]]
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, level: float = 0.95,
+                     seed: int = 0) -> tuple[float, float, float]:
+    """Mean of the per-user differences ``a - b`` (the same users, in the same order) and
+    its percentile bootstrap interval, users resampled with replacement. An interval
+    that excludes zero says that the gap is larger than the users' sampling noise.
+
+    Explained in chapter 04.
+    """
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if diff.ndim != 1 or len(diff) == 0:
+        raise ValueError("a and b must be non-empty vectors of per-user values of equal length")
+    means = diff[np.random.default_rng(seed).integers(0, len(diff), (n_boot, len(diff)))].mean(1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(diff.mean()), float(low), float(high)
+
+
+def over_seeds(rows: list[Row]) -> pd.DataFrame:
+    """Mean and standard deviation (``ddof=1``) over seeds of each model's numeric
+    columns, from the rows of :func:`run` with several seeds. Explained in chapter 04."""
+    table = pd.DataFrame(rows).drop(columns=["seed", "split_fingerprint"], errors="ignore")
+    numeric = table.select_dtypes("number").columns
+    summary = table.groupby("model", sort=False)[list(numeric)].agg(["mean", "std"])
+    summary["seeds"] = table.groupby("model", sort=False).size()
+    return summary
+
+
 def settings(model: object) -> dict[str, object]:
     """A model's configuration: its dataclass fields, without the fitted state (the
     names ending in ``_``). Chapters compare their choices with bench's through it.
@@ -220,23 +252,36 @@ def on_device(model: Recommender, device: str = "auto") -> Recommender:
 
 
 def run(names: list[str], data_dir: str | None, seed: int = 0, dataset: str = "ml-100k",
-        device: str = "auto") -> list[Row]:
+        device: str = "auto", seeds: list[int] | None = None,
+        per_user_out: Path | None = None) -> list[Row]:
     """Fit and evaluate the named models (see :func:`model_names`): the recommenders on the
     course's split, then chapter 03's models on its time split (their rows have AUC and
     log loss instead of ranking metrics). ``dataset``: a name or a log's path, as for
-    :func:`~recsys_tutorial.datasets.load_dataset`; ``device``: see :func:`on_device`."""
+    :func:`~recsys_tutorial.datasets.load_dataset`; ``device``: see :func:`on_device`.
+    ``seeds`` (default ``[seed]``): every model is fitted once per seed, one row each
+    (with its ``seed``); ``per_user_out``: a CSV of every recommender's per-user results
+    (:func:`per_user`)."""
     names = model_names(names)
     data = load_dataset(dataset, data_dir)
     rows: list[Row] = []
+    seeds = [seed] if seeds is None else list(seeds)
+    users: list[pd.DataFrame] = []
     ranking = [name for name in names if not name.startswith(CTR)]
     if ranking:
         split = leave_one_out_split(data.interactions)
-        rows += [fit_evaluate(name, on_device(MODELS[name](data, seed), device), split)
-                 for name in ranking]
+        for each in seeds:
+            for name in ranking:
+                model = on_device(MODELS[name](data, each), device)
+                rows.append({**fit_evaluate(name, model, split), "seed": each})
+                if per_user_out is not None:
+                    users.append(per_user(name, model, split, each))
     clicks = [name.removeprefix(CTR) for name in names if name.startswith(CTR)]
-    if clicks:
-        rows += [{**row, "model": CTR + str(row["model"])}
-                 for row in ctr_experiments.run(clicks, data, seed)]
+    for each in seeds if clicks else []:
+        rows += [{**row, "model": CTR + str(row["model"]), "seed": each}
+                 for row in ctr_experiments.run(clicks, data, each)]
+    if per_user_out is not None and users:
+        with atomic_path(per_user_out) as tmp:
+            pd.concat(users, ignore_index=True).to_csv(tmp, index=False)
     return rows
 
 
@@ -250,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="directory holding ml-100k/ (default: $RECSYS_TUTORIAL_DATA or the cache)")
     bench.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--seeds", default=None,
+                       help="comma-separated seeds (overrides --seed): one fit per model and "
+                            "seed, then each model's mean and standard deviation over them")
+    bench.add_argument("--per-user", type=Path, default=None,
+                       help="write every recommender's per-user HR and NDCG@10 (valid and "
+                            "test) as CSV here, for paired bootstrap comparisons")
     bench.add_argument("--dataset", default="ml-100k",
                        help="ml-100k (default), ml-1m, ml-10m, ml-20m, ml-25m, ml-32m, "
                             "ml-latest-small, or the path of a CSV/Parquet log")
@@ -265,15 +316,22 @@ def main(argv: list[str] | None = None) -> int:
 
         return scale.main([] if args.out is None else [str(args.out)])
     rows = run([m.strip() for m in args.models.split(",") if m.strip()], args.data_dir, args.seed,
-               dataset=args.dataset, device=args.device)
+               dataset=args.dataset, device=args.device,
+               seeds=None if args.seeds is None else [int(s) for s in args.seeds.split(",")],
+               per_user_out=args.per_user)
     for part in ([r for r in rows if not str(r["model"]).startswith(CTR)],
                  [r for r in rows if str(r["model"]).startswith(CTR)]):
         if part:  # one table per task: next-item ranking, then click prediction
             table = pd.DataFrame(part).set_index("model")
             print(table.drop(columns="split_fingerprint").round(4).to_string())
             print(f"split fingerprint: {part[0]['split_fingerprint']}")
+            if len({r["seed"] for r in part}) > 1:
+                print("mean and standard deviation over seeds:")
+                print(over_seeds(part).round(4).to_string())
     if args.out is not None:
         with atomic_path(args.out) as tmp:
             tmp.write_text(json.dumps(rows, indent=2))
         print(f"wrote {args.out}")
+    if args.per_user is not None:
+        print(f"wrote {args.per_user}")
     return 0

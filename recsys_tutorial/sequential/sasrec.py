@@ -150,8 +150,9 @@ class SASRec(SequenceRecommender):
     Training uses :class:`~recsys_tutorial.sequential.trainer.Trainer`.
     """
 
-    dropout: float = 0.3
-    epochs: int = 24
+    dropout: float = 0.2
+    batch_size: int = 32
+    epochs: int = 36
     eval_every: int = 3
     heads: int = 1
     blocks: int = 2

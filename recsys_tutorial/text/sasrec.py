@@ -90,6 +90,7 @@ class TextSASRec(SASRec):
     """
 
     dropout: float = 0.2
+    batch_size: int = 128  # chapter 05's own choice, not SASRec's
     lr: float = 3e-3
     epochs: int = 10
     eval_every: int = 2
