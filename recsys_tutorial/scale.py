@@ -27,12 +27,19 @@ from pathlib import Path
 import numpy as np
 
 METHODS = ("data", "markov", "item2vec", "sasrec", "two_tower", "ease", "ann")
-EVAL_USERS = 1000  # users ranked against the full catalogue at every point
-BATCH_SECONDS = 30.0  # an epoch is extrapolated after this long (and at least 3 batches)
-EASE_BYTES = 4 * 8  # EASE holds about four float64 n_items x n_items arrays at its peak
-MEMORY_LIMIT = 16 * 2**30  # points predicted to need more are recorded, not run
+#: Users ranked against the full catalogue at every point.
+EVAL_USERS = 1000
+#: Seconds of timed batches (at least three) after which an epoch is extrapolated.
+BATCH_SECONDS = 30.0
+#: Bytes per item pair of EASE at its peak: about four float64 n_items x n_items arrays.
+EASE_BYTES = 4 * 8
+#: Points predicted to need more memory (bytes) are recorded as "does not fit", not run.
+MEMORY_LIMIT = 16 * 2**30
 
-# (n_interactions, n_items): interactions grow at 10^4 items, the catalogue at 10^6 events
+#: Method -> its points ``(n_interactions, n_items)``: interactions grow at 10^4 items
+#: (EASE: 10^3), the catalogue at 10^6 interactions.
+#:
+#: :meta hide-value:
 GRID = {
     "data": [(10**5, 10**4), (10**6, 10**4), (10**7, 10**4), (10**6, 10**3), (10**6, 10**5)],
     "ease": [(10**5, 10**3), (10**6, 10**3), (10**7, 10**3), (10**6, 3 * 10**3),
