@@ -75,3 +75,12 @@ def test_run_measures_each_point_in_its_own_process(tmp_path):
     (row,) = result["points"]
     assert row["status"] == "measured" and row["users"] > 0
     assert result["machine"]["cores"] >= 1 and result["eval_users"] == scale.EVAL_USERS
+
+
+def test_bench_scale_runs_the_benchmark(tmp_path, monkeypatch):
+    from recsys_tutorial import bench
+
+    calls = []
+    monkeypatch.setattr(scale, "main", lambda argv: calls.append(argv) or 0)
+    assert bench.main(["bench", "--scale", "--out", str(tmp_path / "scale.json")]) == 0
+    assert calls == [[str(tmp_path / "scale.json")]]
