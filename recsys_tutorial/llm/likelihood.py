@@ -42,7 +42,8 @@ def encode_prefix(llm: LanguageModel, prompt: str | Sequence[int]) -> PrefixStat
     """Run the shared prompt once and keep its key/value cache. Chapter 06."""
     ids = _as_ids(llm, prompt)
     inputs = torch.tensor([ids], device=llm.device)
-    out = llm.model(input_ids=inputs, use_cache=True)
+    # only the last position's logits are read: skip the output layer elsewhere
+    out = llm.model(input_ids=inputs, use_cache=True, logits_to_keep=1)
     logprobs = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
     return PrefixState(ids, out.past_key_values, logprobs)
 
@@ -123,7 +124,8 @@ def extend_prefix(llm: LanguageModel, prefix: PrefixState, suffix: str | Sequenc
     p = len(prefix.ids)
     ids = torch.tensor([extra], device=llm.device)
     positions = torch.arange(p, p + len(extra), device=llm.device)[None]
-    out = llm.model(input_ids=ids, past_key_values=cache, position_ids=positions, use_cache=True)
+    out = llm.model(input_ids=ids, past_key_values=cache, position_ids=positions, use_cache=True,
+                    logits_to_keep=1)
     logprobs = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
     return PrefixState(prefix.ids + extra, out.past_key_values, logprobs)
 
