@@ -44,6 +44,7 @@ from .embeddings.sgns import SGNS
 from .generative.retriever import GenerativeRetriever
 from .metrics import evaluate, rank_frame
 from .protocol import Recommender
+from .retrieval.two_tower import TwoTower
 from .sequential.bert4rec import BERT4Rec
 from .sequential.gru4rec import GRU4Rec
 from .sequential.sasrec import SASRec
@@ -127,6 +128,16 @@ MODELS: Mapping[str, Factory] = MappingProxyType(
             item_vectors=catalogue_embeddings(data.items), id_method="rq-vae", seed=seed,
         ),
         "tiger_random": lambda data, seed: GenerativeRetriever(id_method="random", seed=seed),
+        # chapter 08: the two-tower retriever over the same text vectors; its defaults are the
+        # configuration chosen on validation (in-batch softmax with the logQ correction),
+        # and the same towers trained without the correction and with the full softmax
+        "two_tower": lambda data, seed: TwoTower(item_vectors=catalogue_embeddings(data.items), seed=seed),
+        "two_tower_no_logq": lambda data, seed: TwoTower(
+            item_vectors=catalogue_embeddings(data.items), loss="in-batch", seed=seed,
+        ),
+        "two_tower_full": lambda data, seed: TwoTower(
+            item_vectors=catalogue_embeddings(data.items), loss="full", seed=seed,
+        ),
     }
 )
 
