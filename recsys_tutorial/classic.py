@@ -4,7 +4,7 @@ Neither reads the order of a history: both score items from the set of items a u
 has seen, as item-kNN does. They are here because simple, well-tuned models often
 match neural recommenders on full-ranking benchmarks (Ferrari Dacrema et al., RecSys
 2019), so an honest results table needs them. Explained in
-:doc:`/notebooks/01_next_item_as_language_modelling`.
+:doc:`/notebooks/08_retrieval_funnel`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def ease_weights(matrix: sp.spmatrix, lam: float) -> np.ndarray:
 
     The minimiser of ``||X - X B||^2 + lam ||B||^2`` subject to ``diag(B) = 0`` (Steck,
     WWW 2019): column ``j`` of ``B`` is ``-P[:, j] / P[j, j]``, off the diagonal.
-    Chapter 01.
+    Chapter 08.
     """
     gram = (matrix.T @ matrix).toarray().astype(np.float64)
     gram[np.diag_indices_from(gram)] += lam
@@ -57,7 +57,7 @@ class EASE:
     item from predicting itself. No seed: the fit is exact. ``lam`` was chosen on
     validation NDCG@10 of the course's split of MovieLens-100k (10: 0.0683, 30: 0.0753,
     50: 0.0767, 75: 0.0769, 100: 0.0771, 150: 0.0768, 300: 0.0725, 1000: 0.0671, 2000:
-    0.0603). Its parameters are the off-diagonal weights. Chapter 01.
+    0.0603). Its parameters are the off-diagonal weights. Chapter 08.
     """
 
     lam: float = 100.0
@@ -92,7 +92,7 @@ def fold_in(
     ``1`` and ``0``), ALS's user step solves ``(Y^T C Y + reg I) u = Y^T C p``, and
     ``Y^T C Y = Y^T Y + (alpha - 1) Y_h^T Y_h`` over the history's item factors
     ``Y_h``. The same solve as ALS's user update for a training user (exact, where
-    training approximates it by conjugate gradient). Chapter 01.
+    training approximates it by conjugate gradient). Chapter 08.
     """
     y = item_factors.astype(np.float64)
     k = y.shape[1]
@@ -119,7 +119,7 @@ class ALS:
     closed-form solve that folds in a new history exactly; ``implicit`` rather than our
     own loop, because it is a small, maintained, compiled library whose single-threaded
     fit is deterministic given ``seed``. Its parameters are the item factors (user
-    factors are recomputed from each history). Chapter 01.
+    factors are recomputed from each history). Chapter 08.
 
     The defaults were chosen on validation NDCG@10 of the course's split of
     MovieLens-100k, the mean of seeds 0 and 1, 15 iterations unless said: of factors
