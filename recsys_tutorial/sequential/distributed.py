@@ -35,14 +35,13 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ..split import LeaveOneOutSplit, TrainData
 from ..utils import atomic_path, select_device
+from .base import SequenceRecommender
 from .trainer import Batch, TrainLog, seed_everything
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from ..split import LeaveOneOutSplit, TrainData
-    from .base import SequenceRecommender
 
 
 def world() -> tuple[int, int]:
