@@ -176,11 +176,14 @@ def _fix_chatml_tokens(
 
 def _dequantize_to_cache(gguf: Path, target: Path) -> None:
     """Load the GGUF file, dequantize it, and save it as safetensors (atomically)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # every loader parses the whole GGUF file (seconds each): read the config once
+    folder, name = str(gguf.parent), gguf.name
+    config = AutoConfig.from_pretrained(folder, gguf_file=name)
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, config=config)
     model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+        folder, gguf_file=name, config=config, dtype=torch.float32
     )
     _fix_chatml_tokens(tokenizer, model)
     # A GGUF-loaded model remembers its quantizer; save_pretrained refuses (or writes a
