@@ -96,7 +96,7 @@ def softmax_loss(hidden: torch.Tensor, vectors: torch.Tensor, targets: torch.Ten
     vector ``(n_items, dim)``; ``allowed`` (boolean over items) keeps the others out of
     the softmax. ``targets`` are item indices. Equal to
     ``F.cross_entropy(hidden @ vectors.T, targets)``, computed ``chunk`` rows at a time
-    (:class:`_ChunkedSoftmaxLoss`). Chapter 04."""
+    (``_ChunkedSoftmaxLoss``). Chapter 04."""
     return _ChunkedSoftmaxLoss.apply(hidden, vectors, targets, allowed, chunk)
 
 
