@@ -21,21 +21,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
 from ..metrics import evaluate, top_k
+from ..protocol import Recommender
 from ..sequential.base import SequenceRecommender
 from ..sequential.sasrec import SASRecNetwork
+from ..split import LeaveOneOutSplit, TrainData
 from .ann import ANNIndex, search_unseen
 from .two_tower import TwoTower, TwoTowerNetwork
-
-if TYPE_CHECKING:
-    from ..protocol import Recommender
-    from ..split import LeaveOneOutSplit, TrainData
 
 #: ``retrieve(histories, k) -> (n, k)`` item ids, best first, seen items last or absent.
 Retrieve = Callable[[Sequence[np.ndarray], int], np.ndarray]
