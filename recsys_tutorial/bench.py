@@ -42,7 +42,7 @@ from .embeddings.glove import GloVe
 from .embeddings.item2vec import Item2Vec
 from .embeddings.sgns import SGNS
 from .generative.retriever import GenerativeRetriever
-from .metrics import evaluate, rank_frame
+from .metrics import bootstrap_interval, evaluate, rank_frame
 from .protocol import Recommender
 from .retrieval.two_tower import TwoTower
 from .sequential.bert4rec import BERT4Rec
@@ -208,9 +208,8 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, level: fl
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     if diff.ndim != 1 or len(diff) == 0:
         raise ValueError("a and b must be non-empty vectors of per-user values of equal length")
-    means = diff[np.random.default_rng(seed).integers(0, len(diff), (n_boot, len(diff)))].mean(1)
-    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(diff.mean()), float(low), float(high)
+    low, high = bootstrap_interval(diff, n_boot=n_boot, level=level, seed=seed)
+    return float(diff.mean()), low, high
 
 
 def over_seeds(rows: list[Row]) -> pd.DataFrame:

@@ -180,3 +180,16 @@ def sampled_evaluate(
                 sums[name] += float(values[0])
         n += len(scores)
     return {f"sampled_{name}@{k}": total / n for name, total in sums.items()}
+
+
+def bootstrap_interval(
+    values: np.ndarray, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a mean over users (users resampled with
+    replacement). Given per-user differences of two models on the same users, it is
+    the paired interval of their gap. Chapters 04 and 06."""
+    values = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))

@@ -17,10 +17,10 @@ Chapter 06, :doc:`/notebooks/06_llm_zero_shot_ranker`. The files, in reading ord
 - :mod:`~recsys_tutorial.llm.rerank`: retrieve, then re-rank.
 """
 
+from ..metrics import bootstrap_interval
 from .candidates import CandidateSets, move_target, sample_candidates
 from .evaluation import (
     aggregate_shuffles,
-    bootstrap_interval,
     candidate_metrics,
     candidate_metrics_per_user,
     restrict_to_candidates,

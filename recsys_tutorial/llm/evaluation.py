@@ -49,17 +49,6 @@ def restrict_to_candidates(
     return np.take_along_axis(full, candidate_sets.candidates, axis=1)
 
 
-def bootstrap_interval(
-    values: np.ndarray, n_boot: int = 1000, level: float = 0.95, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of a mean over users. Chapter 06."""
-    values = np.asarray(values, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1)
-    alpha = (1 - level) / 2
-    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
-
-
 def shuffled_sets(
     candidate_sets: CandidateSets, n_shuffles: int, seed: int = 0
 ) -> list[tuple[CandidateSets, np.ndarray]]:
