@@ -1,5 +1,5 @@
-"""A chapter runs on another dataset: chapter 00 executed with ``DATASET`` set to a
-synthetic log, read by the generic loader (:func:`recsys_tutorial.logs.load_log`).
+"""A chapter runs on another dataset: chapters 00 and 01 executed with ``DATASET`` set
+to a synthetic log, read by the generic loader (:func:`recsys_tutorial.logs.load_log`).
 
 The parameter is injected as papermill does, in a cell after the parameters cell. The
 chapter must run top to bottom without an error, its assertions included: the claims
@@ -18,7 +18,11 @@ import pytest
 from recsys_tutorial import make_platform
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAPTER = ROOT / "notebooks" / "00_language_of_a_platform.ipynb"
+CHAPTERS = {
+    "00": ROOT / "notebooks" / "00_language_of_a_platform.ipynb",
+    "01": ROOT / "notebooks" / "01_next_item_as_language_modelling.ipynb",
+}
+CHAPTER = CHAPTERS["00"]
 
 def write_log(folder: Path) -> tuple[Path, int]:
     """A synthetic platform's log, in the columns the loader expects by default."""
@@ -48,16 +52,24 @@ def execute(notebook: nbformat.NotebookNode, monkeypatch) -> None:
     client.execute()  # raises CellExecutionError on any error, a failed assert too
 
 
-def test_chapter_00_runs_on_a_synthetic_log(tmp_path, monkeypatch):
+@pytest.mark.parametrize("chapter", sorted(CHAPTERS))
+def test_a_chapter_runs_on_a_synthetic_log(tmp_path, monkeypatch, chapter):
+    from recsys_tutorial import leave_one_out_split
+    from recsys_tutorial.datasets import load_dataset
+
     path, n_events = write_log(tmp_path)
-    notebook = with_dataset(nbformat.read(CHAPTER, as_version=4), str(path))
+    notebook = with_dataset(nbformat.read(CHAPTERS[chapter], as_version=4), str(path))
     execute(notebook, monkeypatch)
 
     def text(cell) -> str:
         return "".join(o.get("text", "") for o in cell.get("outputs", []))
 
-    loading = next(c for c in notebook.cells if "load_dataset(DATASET" in c.source)
-    assert f"{n_events:,} ratings" in text(loading), "the chapter must have read the log"
+    printed = "".join(text(c) for c in notebook.cells if c.cell_type == "code")
+    split = leave_one_out_split(load_dataset(str(path)).interactions)
+    assert split.fingerprint in printed, "the chapter must have split the log"
+    if chapter == "00":
+        loading = next(c for c in notebook.cells if "load_dataset(DATASET" in c.source)
+        assert f"{n_events:,} ratings" in text(loading), "the chapter must have read the log"
 
 
 def test_a_claim_that_fails_fails_the_run(tmp_path, monkeypatch):
