@@ -158,13 +158,7 @@ def fit_distributed(model: SequenceRecommender, train: TrainData,
         if valid is not None and waited >= config.patience:
             log.stopped = "patience"
             break
-    if best_state is not None:
-        network.load_state_dict(best_state)
-    else:
-        log.best_epoch = len(log.history)
-    network.eval()
-    log.seconds = time.perf_counter() - start
-    model.log_ = log
+    model.log_ = log.finish(network, best_state, start)
     return log
 
 

@@ -61,6 +61,17 @@ class TrainLog:
     stopped: str = "epochs"
     seconds: float = 0.0
 
+    def finish(self, network: nn.Module, best_state: dict | None, start: float) -> TrainLog:
+        """End training: restore the best evaluated weights (without validation, keep the
+        last and call the last epoch the best), switch to eval mode, record the time."""
+        if best_state is not None:
+            network.load_state_dict(best_state)
+        else:
+            self.best_epoch = len(self.history)
+        network.eval()
+        self.seconds = time.perf_counter() - start
+        return self
+
 
 @dataclass
 class Trainer:
@@ -148,10 +159,4 @@ class Trainer:
                 log.stopped = "patience"
                 break
         bar.close()
-        if best_state is not None:
-            network.load_state_dict(best_state)
-        else:
-            log.best_epoch = len(log.history)
-        network.eval()
-        log.seconds = time.perf_counter() - start
-        return log
+        return log.finish(network, best_state, start)
