@@ -57,19 +57,14 @@ def test_a_chapter_runs_on_a_synthetic_log(tmp_path, monkeypatch, chapter):
     from recsys_tutorial import leave_one_out_split
     from recsys_tutorial.datasets import load_dataset
 
-    path, n_events = write_log(tmp_path)
+    path, _ = write_log(tmp_path)
     notebook = with_dataset(nbformat.read(CHAPTERS[chapter], as_version=4), str(path))
     execute(notebook, monkeypatch)
 
-    def text(cell) -> str:
-        return "".join(o.get("text", "") for o in cell.get("outputs", []))
-
-    printed = "".join(text(c) for c in notebook.cells if c.cell_type == "code")
+    printed = "".join(o.get("text", "") for c in notebook.cells
+                      for o in c.get("outputs", []))
     split = leave_one_out_split(load_dataset(str(path)).interactions)
-    assert split.fingerprint in printed, "the chapter must have split the log"
-    if chapter == "00":
-        loading = next(c for c in notebook.cells if "load_dataset(DATASET" in c.source)
-        assert f"{n_events:,} ratings" in text(loading), "the chapter must have read the log"
+    assert split.fingerprint in printed, "the chapter must have read and split the log"
 
 
 def test_a_claim_that_fails_fails_the_run(tmp_path, monkeypatch):
